@@ -1,0 +1,139 @@
+"""The 7 PAS LMS application factory."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, request
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+class ConfigError(RuntimeError):
+    """The configuration does not allow the app to start."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then ``LMS_*`` environment variables, then ``config``."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    from .config import Defaults, TestingDefaults
+
+    app.config.from_object(Defaults)
+    app.config.from_prefixed_env("LMS")
+    if config:
+        if config.get("TESTING"):
+            app.config.from_object(TestingDefaults)
+        app.config.from_mapping(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _check_secret_key(app)
+    _configure_database(app)
+
+    from . import models  # noqa: F401  (the whole schema, for Alembic and relationships)
+    from .extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    from . import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    from .people import auth
+
+    auth.init_login(app, login_manager)
+
+    with app.app_context():
+        from . import db as dbmod
+
+        dbmod.install_sqlite_pragmas(db.engine)
+
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    from . import errors, permissions
+
+    errors.init_app(app)
+    permissions.init_app(app)
+    i18n.init_app(app)
+    _register_blueprints(app)
+    _install_request_hooks(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        return
+    raise ConfigError(
+        "LMS_SECRET_KEY is not set. Set it in the environment (make run writes one to instance/secret_key)."
+    )
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + str(Path(app.instance_path) / "lms.sqlite3")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        opts.pop("pool_pre_ping", None)
+        opts.setdefault("connect_args", {"timeout": 10, "check_same_thread": False})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .core.views import bp as core_bp
+    from .people.views import bp as people_bp
+    from .places.views import bp as places_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(places_bp)
+
+
+def _install_request_hooks(app: Flask) -> None:
+    from .db import reset_write_intent, set_write_intent
+
+    @app.before_request
+    def _mark_writes() -> None:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            request.environ["lms.write_token"] = set_write_intent(True)
+
+    @app.teardown_request
+    def _unmark_writes(_exc: BaseException | None) -> None:
+        token = request.environ.pop("lms.write_token", None)
+        if token is not None:
+            reset_write_intent(token)
+
+    @app.after_request
+    def _security_headers(resp):  # type: ignore[no-untyped-def]
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        return resp

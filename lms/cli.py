@@ -1,0 +1,83 @@
+"""Command-line interface: ``flask --app lms …``. Each command calls a service."""
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+
+from .errors import Invalid
+
+user_cli = AppGroup("user", help="Manage user accounts.")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--name", "full_name", required=True, help="Full name.")
+@click.option("--role", type=click.Choice(["trainee", "mentor", "coordinator", "admin"]), required=True)
+@click.option("--region", "region_code", help="Region code, e.g. 3171 (mentors, coordinators).")
+@click.option("--outlet", "outlet_code", help="Outlet code (trainees).")
+@click.option("--phone", default=None)
+def user_create(email: str, full_name: str, role: str, region_code: str | None, outlet_code: str | None,
+                phone: str | None) -> None:
+    """Create a user. The password is read from standard input when it is not a terminal."""
+    from .extensions import db
+    from .people import services
+    from .people.models import Role
+    from .permissions import SYSTEM
+    from .places.models import Region
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    region_id = None
+    if region_code:
+        region_id = db.session.scalar(sa.select(Region.id).where(Region.code == region_code))
+        if region_id is None:
+            raise click.ClickException(f"unknown region code {region_code!r}")
+    try:
+        user, _token = services.create_user(SYSTEM, services.UserInput(
+            email=email, full_name=full_name, role=Role(role), phone=phone, region_id=region_id,
+            outlet_code=outlet_code, password=password or None))
+    except Invalid as e:
+        lines = [f"{f or 'input'}: {m}" for f, ms in e.reasons.items() for m in ms]
+        raise click.ClickException("; ".join(lines)) from None
+    click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+    if _token:
+        click.echo("no password given: set-up link token issued (see the user's page)")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Build the 2018 DKI Jakarta demo programme. Running it twice changes nothing."""
+    from .seed import DEMO_PASSWORD, seed_demo as run
+
+    report = run()
+    if report.created:
+        click.echo("created: " + ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())))
+    else:
+        click.echo("demo data already present; nothing changed")
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for role, email, where in report.logins:
+        click.echo(f"  {role:<12} {email:<45} {where}")
+
+
+@click.command("seed-if-empty")
+def seed_if_empty() -> None:
+    """Seed the demo data only when the database has no users (used by make run)."""
+    from .seed import is_empty
+
+    if is_empty():
+        ctx = click.get_current_context()
+        ctx.invoke(seed_demo)
+    else:
+        click.echo("database has users; demo seed skipped")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(user_cli)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_if_empty)

@@ -1,0 +1,42 @@
+"""What each role's home page shows."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import permissions
+from ..db import transaction
+from ..extensions import db
+from ..people.models import Role, User
+from ..places.models import Outlet, Region
+
+
+def set_locale(actor: User, lang: str) -> None:
+    with transaction():
+        actor.locale = lang
+
+
+def home_context(actor: User) -> dict[str, Any]:
+    ctx: dict[str, Any] = {"user": actor}
+    if actor.role is Role.TRAINEE:
+        ctx["outlet"] = actor.managed_outlet
+        return ctx
+    scope = permissions.outlet_scope(actor)
+    outlets_by_region = db.session.execute(
+        sa.select(Region.name, sa.func.count(Outlet.id))
+        .join(Outlet, Outlet.region_id == Region.id)
+        .where(scope, Outlet.active.is_(True))
+        .group_by(Region.name, Region.code).order_by(Region.code)
+    ).all()
+    ctx["outlets_by_region"] = [(name, n) for name, n in outlets_by_region]
+    ctx["outlet_total"] = sum(n for _, n in outlets_by_region)
+    ctx["without_manager"] = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Outlet).where(scope, Outlet.active.is_(True), Outlet.manager_id.is_(None))) or 0
+    if actor.role in (Role.COORDINATOR, Role.ADMIN):
+        user_counts = db.session.execute(
+            sa.select(User.role, sa.func.count()).where(permissions.user_scope(actor), User.active.is_(True))
+            .group_by(User.role)
+        ).all()
+        ctx["user_counts"] = {role.value: n for role, n in user_counts}
+    return ctx

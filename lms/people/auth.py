@@ -1,0 +1,47 @@
+"""Flask-Login wiring: the user loader, and safe redirects after sign-in."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+
+from ..extensions import db
+from .models import User
+
+
+def init_login(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "people.login"
+    login_manager.login_message = _l("Silakan masuk untuk membuka halaman ini.")
+    login_manager.login_message_category = "info"
+    # "basic": a changed address or browser marks the session non-fresh instead of
+    # dropping it; mentors on mobile networks change address all the time.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        if not token or len(token) > 64:
+            return None
+        return db.session.scalar(sa.select(User).where(User.session_token == token, User.active.is_(True)))
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a relative path on this site, else None."""
+    if not target:
+        return None
+    target = target.strip()
+    if any(ch in target for ch in ("\\", "\r", "\n", "\t")) or any(ord(c) < 32 for c in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"

@@ -1,0 +1,114 @@
+"""Users, roles, sign-in throttling and password set-up links."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, TimestampMixin, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ..places.models import Outlet, Region
+
+
+class Role(str, enum.Enum):
+    TRAINEE = "trainee"  #: pengelola e-Warong
+    MENTOR = "mentor"  #: pendamping / penyelia
+    COORDINATOR = "coordinator"  #: Dinas Sosial officer
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.TRAINEE
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased and trimmed, so uniqueness is case-insensitive
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(160))
+    #: E.164, +62…
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, name="user_role", native_enum=False, length=16,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True),
+        index=True,
+    )
+    #: coordinators: their region, NULL for all of DKI; mentors: their working region
+    region_id: Mapped[int | None] = mapped_column(sa.ForeignKey("regions.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: NULL until the user has set a password (set-up link pending)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
+    #: the alternative id Flask-Login keeps in the session and remember cookie;
+    #: rotating it ends every session of the user
+    session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
+    #: preferred interface language, id or en
+    locale: Mapped[str | None] = mapped_column(sa.String(5))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    region: Mapped[Region | None] = relationship()
+    managed_outlet: Mapped[Outlet | None] = relationship(
+        back_populates="manager", foreign_keys="Outlet.manager_id", uselist=False
+    )
+
+    # --- Flask-Login protocol -----------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for throttling per account and per address."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the e-mail as typed, normalised; may not belong to any account
+    email: Mapped[str] = mapped_column(sa.String(254))
+    ip: Mapped[str] = mapped_column(sa.String(45))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_login_failures_email_at", "email", "at"),
+        sa.Index("ix_login_failures_ip_at", "ip", "at"),
+    )
+
+
+class PasswordSetupToken(Base):
+    """A one-time link to set a password: first sign-in or an admin's reset."""
+
+    __tablename__ = "password_setup_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: sha256 of the token; the token itself is only ever in the link
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,298 @@
+"""People: sign-in, sessions, passwords and user administration.
+
+Plain functions taking the acting user explicitly; each action is one transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from .. import permissions
+from ..audit.services import record
+from ..db import transaction, utcnow
+from ..errors import Invalid, NotAllowed, Throttled
+from ..extensions import db
+from ..places.models import Outlet, Region
+from .models import LoginFailure, PasswordSetupToken, Role, User, new_session_token
+from .passwords import burn_time, hash_password, password_problems, verify_password
+from .phone import normalize_phone
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+# --- sign-in -----------------------------------------------------------------------
+
+def _throttle_check(email: str, ip: str) -> None:
+    cfg = current_app.config
+    window = timedelta(minutes=int(cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]))
+    since = utcnow() - window
+    checks = (
+        (LoginFailure.email == email, int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])),
+        (LoginFailure.ip == ip, int(cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"])),
+    )
+    for where, limit in checks:
+        row = db.session.execute(
+            sa.select(sa.func.count(), sa.func.min(LoginFailure.at)).where(where, LoginFailure.at > since)
+        ).one()
+        count, oldest = row
+        if count >= limit:
+            # the block lifts when the oldest failure in the window ages out
+            retry = window - (utcnow() - oldest) if oldest else window
+            raise Throttled(max(1, math.ceil(retry.total_seconds())))
+
+
+def authenticate(email: str, password: str, ip: str) -> User:
+    """Check the credentials; record the attempt. Raises Throttled or Invalid."""
+    email = normalize_email(email)
+    with transaction():
+        _throttle_check(email, ip)
+        user = get_user_by_email(email)
+        if user is None:
+            burn_time(password)
+            ok = False
+        else:
+            ok = verify_password(user.password_hash, password)
+        if ok and user is not None and user.active:
+            user.last_login_at = utcnow()
+            db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+            record("auth.login", actor=user, target=user, ip=ip)
+            return user
+        db.session.add(LoginFailure(email=email, ip=ip))
+        reason = "unknown_account" if user is None else ("inactive" if ok else "bad_password")
+        record("auth.login_failed", actor=None, target_type="user",
+               target_id=user.id if user else None, ip=ip, email=email, reason=reason)
+    # Same message whatever failed, so accounts cannot be probed.
+    raise Invalid(_("E-mail atau kata sandi salah, atau akun tidak aktif."))
+
+
+def end_all_sessions(user: User) -> None:
+    """Rotate the token that sessions and remember-me cookies carry: every one of them ends."""
+    user.session_token = new_session_token()
+
+
+def logout(user: User, ip: str | None) -> None:
+    with transaction():
+        end_all_sessions(user)
+        record("auth.logout", actor=user, target=user, ip=ip)
+
+
+def change_password(actor: User, current_password: str, new_password: str, ip: str | None) -> None:
+    if not verify_password(actor.password_hash, current_password):
+        raise Invalid({"current_password": [_("Kata sandi saat ini salah.")]})
+    problems = password_problems(new_password, email=actor.email, full_name=actor.full_name)
+    if problems:
+        raise Invalid({"new_password": problems})
+    with transaction():
+        actor.password_hash = hash_password(new_password)
+        end_all_sessions(actor)
+        record("auth.password_changed", actor=actor, target=actor, ip=ip)
+
+
+# --- password set-up links -----------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_setup_token(user: User) -> str:
+    raw = secrets.token_urlsafe(32)
+    hours = int(current_app.config["PASSWORD_SETUP_HOURS"])
+    db.session.add(PasswordSetupToken(user=user, token_hash=_hash_token(raw),
+                                      expires_at=utcnow() + timedelta(hours=hours)))
+    return raw
+
+
+def find_setup_token(raw: str) -> PasswordSetupToken | None:
+    tok = db.session.scalar(sa.select(PasswordSetupToken).where(PasswordSetupToken.token_hash == _hash_token(raw or "")))
+    if tok is None or tok.used_at is not None or tok.expires_at < utcnow() or not tok.user.active:
+        return None
+    return tok
+
+
+def redeem_setup_token(raw: str, new_password: str, ip: str | None) -> User:
+    tok = find_setup_token(raw)
+    if tok is None:
+        raise Invalid(_("Tautan ini tidak berlaku lagi. Minta tautan baru kepada admin."))
+    user = tok.user
+    problems = password_problems(new_password, email=user.email, full_name=user.full_name)
+    if problems:
+        raise Invalid({"new_password": problems})
+    with transaction():
+        tok.used_at = utcnow()
+        # every other outstanding link for this user dies with this one
+        db.session.execute(sa.update(PasswordSetupToken)
+                           .where(PasswordSetupToken.user_id == user.id, PasswordSetupToken.used_at.is_(None))
+                           .values(used_at=utcnow()))
+        user.password_hash = hash_password(new_password)
+        end_all_sessions(user)
+        record("auth.password_set", actor=None, target=user, ip=ip)
+    return user
+
+
+# --- administration ------------------------------------------------------------------
+
+@dataclass
+class UserInput:
+    email: str
+    full_name: str
+    role: Role
+    phone: str | None = None
+    region_id: int | None = None
+    outlet_code: str | None = None
+    password: str | None = None
+
+
+def _validate(actor: Any, data: UserInput, existing: User | None) -> tuple[str, str | None, Outlet | None, int | None]:
+    errors: dict[str, list[str]] = {}
+    email = normalize_email(data.email)
+    if not email or "@" not in email:
+        errors.setdefault("email", []).append(_("Alamat e-mail tidak valid."))
+    else:
+        clash = db.session.scalar(sa.select(User.id).where(User.email == email))
+        if clash is not None and (existing is None or clash != existing.id):
+            errors.setdefault("email", []).append(_("E-mail ini sudah dipakai akun lain."))
+    if not data.full_name.strip():
+        errors.setdefault("full_name", []).append(_("Nama lengkap wajib diisi."))
+    phone: str | None = None
+    try:
+        phone = normalize_phone(data.phone)
+    except ValueError:
+        errors.setdefault("phone", []).append(_("Nomor telepon tidak valid. Contoh: 0812-3456-7890."))
+
+    outlet: Outlet | None = None
+    region_id = data.region_id
+    if data.role is Role.TRAINEE:
+        code = (data.outlet_code or "").strip().upper()
+        if code:
+            outlet = db.session.scalar(sa.select(Outlet).where(Outlet.code == code))
+            if outlet is None or not permissions.can(actor, "outlet.edit", outlet):
+                errors.setdefault("outlet_code", []).append(_("e-Warong dengan kode ini tidak ditemukan di wilayah Anda."))
+                outlet = None
+        elif existing is not None and existing.managed_outlet is not None:
+            outlet = existing.managed_outlet
+        if outlet is None and "outlet_code" not in errors:
+            errors.setdefault("outlet_code", []).append(_("Pengelola harus terhubung ke satu e-Warong (isi kodenya)."))
+        region_id = outlet.region_id if outlet else None
+    elif data.role is Role.MENTOR:
+        if region_id is None:
+            errors.setdefault("region_id", []).append(_("Pendamping harus punya wilayah kerja."))
+    elif data.role is Role.ADMIN:
+        region_id = None
+    if region_id is not None and db.session.get(Region, region_id) is None:
+        errors.setdefault("region_id", []).append(_("Wilayah tidak dikenal."))
+
+    if not permissions.can_assign_role(actor, data.role, region_id):
+        errors.setdefault("role", []).append(_("Anda tidak berwenang memberi peran ini di wilayah ini."))
+    if data.password:
+        problems = password_problems(data.password, email=email, full_name=data.full_name)
+        if problems:
+            errors.setdefault("password", []).extend(problems)
+    if errors:
+        raise Invalid(errors)
+    return email, phone, outlet, region_id
+
+
+def create_user(actor: Any, data: UserInput, ip: str | None = None) -> tuple[User, str | None]:
+    """Create an account. Without a password, returns a set-up link token for first sign-in."""
+    if not permissions.can(actor, "users.create"):
+        raise NotAllowed()
+    with transaction():
+        email, phone, outlet, region_id = _validate(actor, data, None)
+        user = User(email=email, full_name=data.full_name.strip(), phone=phone, role=data.role,
+                    region_id=region_id, active=True,
+                    password_hash=hash_password(data.password) if data.password else None)
+        db.session.add(user)
+        db.session.flush()
+        if outlet is not None:
+            from ..places.services import set_outlet_manager
+
+            set_outlet_manager(actor, outlet, user, ip=ip)
+        record("user.created", actor=actor, target=user, ip=ip, role=user.role.value,
+               region_id=region_id)
+        token = None if data.password else _new_setup_token(user)
+    return user, token
+
+
+def update_user(actor: Any, user: User, data: UserInput, ip: str | None = None) -> User:
+    if not permissions.can(actor, "user.edit", user):
+        raise NotAllowed()
+    with transaction():
+        email, phone, outlet, region_id = _validate(actor, data, user)
+        old_role, old_region = user.role, user.region_id
+        user.email, user.full_name, user.phone = email, data.full_name.strip(), phone
+        user.role, user.region_id = data.role, region_id
+        if old_role is Role.TRAINEE and data.role is not Role.TRAINEE and user.managed_outlet is not None:
+            from ..places.services import end_outlet_manager
+
+            end_outlet_manager(actor, user.managed_outlet, ip=ip)
+        if outlet is not None and (user.managed_outlet is None or user.managed_outlet.id != outlet.id):
+            from ..places.services import set_outlet_manager
+
+            set_outlet_manager(actor, outlet, user, ip=ip)
+        if old_role is not data.role or old_region != region_id:
+            record("user.role_changed", actor=actor, target=user, ip=ip,
+                   old_role=old_role.value, new_role=data.role.value,
+                   old_region_id=old_region, new_region_id=region_id)
+            # privileges changed: sessions made under the old ones end
+            end_all_sessions(user)
+        record("user.updated", actor=actor, target=user, ip=ip)
+    return user
+
+
+def set_active(actor: Any, user: User, active: bool, ip: str | None = None) -> None:
+    if not permissions.can(actor, "user.administer", user):
+        raise NotAllowed()
+    with transaction():
+        if user.active == active:
+            return
+        user.active = active
+        if not active:
+            end_all_sessions(user)
+        record("user.activated" if active else "user.deactivated", actor=actor, target=user, ip=ip)
+
+
+def reset_password(actor: Any, user: User, ip: str | None = None) -> str:
+    """Clear the password, end every session and return a one-time set-up link token."""
+    if not permissions.can(actor, "user.administer", user):
+        raise NotAllowed()
+    with transaction():
+        user.password_hash = None
+        end_all_sessions(user)
+        token = _new_setup_token(user)
+        record("user.password_reset", actor=actor, target=user, ip=ip)
+    return token
+
+
+def search_users(actor: Any, *, q: str = "", region_id: int | None = None, role: Role | None = None,
+                 page: int = 1, per_page: int = 25) -> tuple[list[User], int]:
+    """The users ``actor`` may see, filtered; returns one page and the total count."""
+    where = [permissions.user_scope(actor)]
+    if q:
+        like = f"%{q.strip().lower()}%"
+        where.append(sa.or_(sa.func.lower(User.full_name).like(like), User.email.like(like),
+                            User.phone.like(f"%{q.strip()}%")))
+    if region_id:
+        where.append(User.region_id == region_id)
+    if role:
+        where.append(User.role == role)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(User).where(*where)) or 0
+    rows = db.session.scalars(
+        sa.select(User).where(*where)
+        .options(sa.orm.selectinload(User.region), sa.orm.selectinload(User.managed_outlet))
+        .order_by(User.full_name, User.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), total

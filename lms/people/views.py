@@ -1,0 +1,228 @@
+"""Sign-in, account and user administration pages. Thin: load, authorize, call a service."""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..errors import Invalid, Throttled
+from ..permissions import AUTHENTICATED, PUBLIC, load, rule
+from ..places.services import regions_for
+from . import services
+from .auth import client_ip, safe_next
+from .forms import ROLE_LABELS, ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm
+from .models import Role, User
+
+bp = Blueprint("people", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@rule(PUBLIC)
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, client_ip())
+        except Throttled as e:
+            minutes = max(1, math.ceil(e.retry_after_seconds / 60))
+            resp = current_app.make_response((render_template(
+                "errors/429.html", retry_after=e.retry_after_seconds, minutes=minutes), 429))
+            resp.headers["Retry-After"] = str(e.retry_after_seconds)
+            return resp
+        except Invalid as e:
+            e.apply_to_form(form)
+            status = 200
+        else:
+            # a fresh session: nothing from before sign-in carries over
+            next_url = safe_next(request.args.get("next"))
+            session.clear()
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(next_url or url_for("core.home"))
+    elif request.method == "POST":
+        status = 400 if form.csrf_token.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@rule(AUTHENTICATED)
+def logout():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.logout(current_user._get_current_object(), client_ip())
+    logout_user()
+    session.clear()
+    flash(_("Anda sudah keluar."), "info")
+    return redirect(url_for("people.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data, client_ip())
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            # every other session ended with the token; this one continues under the new token
+            session.clear()
+            login_user(user)
+            flash(_("Kata sandi sudah diganti. Sesi lain di perangkat lain sudah diakhiri."), "success")
+            return redirect(url_for("core.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@rule(PUBLIC)
+def set_password(token: str):
+    if services.find_setup_token(token) is None:
+        return render_template("auth/set_password_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.redeem_setup_token(token, form.new_password.data, client_ip())
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Kata sandi tersimpan. Silakan masuk."), "success")
+            return redirect(url_for("people.login"))
+    return render_template("auth/set_password.html", form=form)
+
+
+# --- user administration -------------------------------------------------------------
+
+def _role_choices(actor) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    roles = [Role.TRAINEE, Role.MENTOR] + ([Role.COORDINATOR, Role.ADMIN] if actor.role is Role.ADMIN else [])
+    return [(r.value, str(ROLE_LABELS[r.value])) for r in roles]
+
+
+def _region_choices(actor, blank: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [("", blank)] + [(str(r.id), f"{r.name} ({r.code})") for r in regions_for(actor)]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/users")
+@rule("users.list")
+def user_list():
+    actor = current_user._get_current_object()
+    form = UserFilterForm(request.args)
+    form.region.choices = _region_choices(actor, _("Semua wilayah"))
+    form.role.choices = [("", _("Semua peran"))] + [(k, str(v)) for k, v in ROLE_LABELS.items()]
+    page = max(1, _int_or_none(request.args.get("page")) or 1)
+    role = Role(form.role.data) if form.role.data in {r.value for r in Role} else None
+    per_page = current_app.config["PAGE_SIZE"]
+    users, total = services.search_users(actor, q=(form.q.data or "")[:100], region_id=_int_or_none(form.region.data),
+                                         role=role, page=page, per_page=per_page)
+    pages = max(1, math.ceil(total / per_page))
+    return render_template("people/user_list.html", form=form, users=users, total=total, page=page, pages=pages,
+                           role_labels=ROLE_LABELS)
+
+
+def _user_input(form: UserForm) -> services.UserInput:
+    return services.UserInput(
+        email=form.email.data or "", full_name=form.full_name.data or "", phone=form.phone.data,
+        role=Role(form.role.data), region_id=_int_or_none(form.region_id.data),
+        outlet_code=form.outlet_code.data)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@rule("users.create")
+def user_create():
+    actor = current_user._get_current_object()
+    form = UserForm()
+    form.role.choices = _role_choices(actor)
+    form.region_id.choices = _region_choices(actor, _("— Seluruh DKI Jakarta —"))
+    if form.validate_on_submit():
+        try:
+            user, token = services.create_user(actor, _user_input(form), ip=client_ip())
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            if token:
+                session["setup_link"] = {"user_id": user.id, "token": token}
+            flash(_("Akun %(name)s sudah dibuat.", name=user.full_name), "success")
+            return redirect(url_for("people.user_detail", user_id=user.id))
+    return render_template("people/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<user_id>")
+@rule(AUTHENTICATED)
+def user_detail(user_id: str):
+    user = load(User, user_id, "user.view")
+    link = session.pop("setup_link", None)
+    setup_url = None
+    if link and link.get("user_id") == user.id:
+        setup_url = url_for("people.set_password", token=link["token"], _external=True)
+    return render_template("people/user_detail.html", user=user, confirm=ConfirmForm(), setup_url=setup_url,
+                           role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/<user_id>/edit", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def user_edit(user_id: str):
+    user = load(User, user_id, "user.view", "user.edit")
+    actor = current_user._get_current_object()
+    form = UserForm(obj=user if request.method == "GET" else None)
+    form.role.choices = _role_choices(actor)
+    if user.role.value not in dict(form.role.choices):
+        form.role.choices.append((user.role.value, str(ROLE_LABELS[user.role.value])))
+    form.region_id.choices = _region_choices(actor, _("— Seluruh DKI Jakarta —"))
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.region_id.data = str(user.region_id or "")
+        form.outlet_code.data = user.managed_outlet.code if user.managed_outlet else ""
+        from .phone import display_phone
+
+        form.phone.data = display_phone(user.phone)
+    if form.validate_on_submit():
+        try:
+            services.update_user(actor, user, _user_input(form), ip=client_ip())
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            flash(_("Perubahan tersimpan."), "success")
+            return redirect(url_for("people.user_detail", user_id=user.id))
+    return render_template("people/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<user_id>/active", methods=["POST"])
+@rule(AUTHENTICATED)
+def user_set_active(user_id: str):
+    user = load(User, user_id, "user.view", "user.administer")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    activate = request.form.get("active") == "1"
+    services.set_active(current_user._get_current_object(), user, activate, ip=client_ip())
+    flash(_("Akun diaktifkan.") if activate else _("Akun dinonaktifkan; semua sesinya sudah diakhiri."), "success")
+    return redirect(url_for("people.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<user_id>/reset-password", methods=["POST"])
+@rule(AUTHENTICATED)
+def user_reset_password(user_id: str):
+    user = load(User, user_id, "user.view", "user.administer")
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = services.reset_password(current_user._get_current_object(), user, ip=client_ip())
+    session["setup_link"] = {"user_id": user.id, "token": token}
+    flash(_("Kata sandi direset. Berikan tautan di bawah kepada pemilik akun."), "success")
+    return redirect(url_for("people.user_detail", user_id=user.id))

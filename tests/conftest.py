@@ -1,0 +1,178 @@
+"""Fixtures: a migrated database (SQLite file, or PostgreSQL via LMS_TEST_DATABASE_URL),
+the app, a client that fills in CSRF tokens, role factories and a query counter.
+
+The schema is made only by the migrations, once per run; every test then starts from
+that state (SQLite: a fresh copy of the migrated file; PostgreSQL: tables emptied).
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from lms import create_app
+from lms.extensions import db as _db
+
+PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
+#: reference tables the migrations fill; kept between tests
+REFERENCE_TABLES = {"alembic_version", "regions", "kecamatan"}
+TEST_PASSWORD = "Uji-coba-7PAS-kuat"
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("db")
+    if PG_URL:
+        engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+        _migrate(PG_URL, base)
+        return {"kind": "postgresql", "url": PG_URL, "dir": base}
+    template = base / "template.sqlite3"
+    _migrate(f"sqlite:///{template}", base)
+    con = sqlite3.connect(template)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.close()
+    return {"kind": "sqlite", "template": template, "dir": base}
+
+
+@pytest.fixture
+def db_url(database: dict[str, Any], tmp_path: Path) -> Iterator[str]:
+    if database["kind"] == "postgresql":
+        yield database["url"]
+        engine = sa.create_engine(database["url"].replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            names = [r[0] for r in conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            names = [n for n in names if n not in REFERENCE_TABLES]
+            if names:
+                conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+        engine.dispose()
+    else:
+        path = tmp_path / "lms.sqlite3"
+        shutil.copyfile(database["template"], path)
+        yield f"sqlite:///{path}"
+
+
+class Client(FlaskClient):
+    """A test client that can fetch and send the CSRF token like a browser form would.
+
+    Each request runs in a fresh context, as in production: its own app context, ``g``
+    and database session. The test's session commits before and expires after, so the
+    test sees what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def, override]
+        _db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            _db.session.expire_all()
+
+    def csrf_token(self) -> str:
+        # every HTML page carries the language form, so a 404 page is the cheapest source
+        html = self.get("/__csrf__").get_data(as_text=True)
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+        assert m, "no CSRF token on the page"
+        return m.group(1)
+
+    def form_post(self, url: str, data: dict[str, Any] | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "PROPAGATE_TEST_ERRORS": True})
+    app.test_client_class = Client
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    _db.session.remove()
+    _db.engine.dispose()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app) -> Client:  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):  # type: ignore[no-untyped-def]
+    return _db
+
+
+# --- factories ---------------------------------------------------------------------
+
+@pytest.fixture
+def factory(app):  # type: ignore[no-untyped-def]
+    from tests.factories import Factory
+
+    return Factory(_db)
+
+
+@pytest.fixture
+def login_as(client: Client, factory):  # type: ignore[no-untyped-def]
+    """login_as("coordinator", region="3171") → the signed-in user (through the real login form)."""
+
+    def _login(role: str | Any, **kw: Any):  # type: ignore[no-untyped-def]
+        user = role if not isinstance(role, str) else factory.user(role, **kw)
+        resp = client.form_post("/login", {"email": user.email, "password": TEST_PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return user
+
+    return _login
+
+
+# --- counting queries ----------------------------------------------------------------
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def _count() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+                counter.statements.append(statement)
+
+        sa.event.listen(_db.engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(_db.engine, "before_cursor_execute", before)
+
+    return _count
