@@ -176,3 +176,64 @@ def count_queries(app):  # type: ignore[no-untyped-def]
             sa.event.remove(_db.engine, "before_cursor_execute", before)
 
     return _count
+
+
+# --- a live server and a real browser ------------------------------------------------
+
+@pytest.fixture
+def live_server(app):  # type: ignore[no-untyped-def]
+    """The app served over HTTP on a free local port, in a thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def _playwright():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                       "--disable-component-update", "--disable-sync", "--no-first-run",
+                                       "--disable-quic"])
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def browser_page(_playwright, live_server):  # type: ignore[no-untyped-def]
+    """A fresh browser context (desktop size) pointed at the live server."""
+    context = _playwright.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(_playwright, live_server):  # type: ignore[no-untyped-def]
+    """A fresh browser context the size of a 360 px phone."""
+    context = _playwright.new_context(base_url=live_server.url, viewport={"width": 360, "height": 740},
+                                      is_mobile=True, has_touch=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

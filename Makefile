@@ -1,0 +1,84 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app lms
+PORT ?= 5000
+HOST ?= 127.0.0.1
+INSTANCE := instance
+
+# Debian packages: WeasyPrint's Pango and HarfBuzz subsetting (without libharfbuzz-subset0
+# WeasyPrint falls back to a 5x slower font subsetter), and for the tests Chromium,
+# poppler (pdftoppm/pdftotext) and zbar (QR decoding).
+RUN_DEB := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+TEST_DEB := chromium poppler-utils zbar-tools libzbar0
+
+.PHONY: run test test-pg bench install install-dev sysdeps sysdeps-test migrate seed translations secret clean
+
+run: install sysdeps migrate seed
+	@echo "Serving on http://$(HOST):$(PORT)  (demo logins: see README.md)"
+	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" LMS_SESSION_COOKIE_SECURE=false LMS_REMEMBER_COOKIE_SECURE=false \
+	  LMS_BASE_URL="http://$(HOST):$(PORT)" $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev sysdeps sysdeps-test translations
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# the database tests again on PostgreSQL (LMS_TEST_DATABASE_URL, default: local test database)
+test-pg: install-dev translations
+	LMS_TEST_DATABASE_URL="$${LMS_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
+	  $(PY) -m pytest -q -m "not browser" -p no:cacheprovider
+
+bench: install-dev sysdeps
+	$(PY) -m tests.bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev
+
+# Install missing Debian packages when we can (root or passwordless sudo); otherwise say what is missing.
+define ensure_deb
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "Please install:$$missing (apt-get install -y$$missing)"; exit 1; fi; \
+	  ( $$SUDO apt-get install -y -qq $$missing >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; } ) \
+	    || { echo "Could not install:$$missing"; exit 1; }; \
+	fi
+endef
+
+sysdeps:
+	$(call ensure_deb,$(RUN_DEB))
+
+sysdeps-test:
+	$(call ensure_deb,$(TEST_DEB))
+
+translations: | $(PY)
+	@if [ -x $(VENV)/bin/pybabel ]; then $(VENV)/bin/pybabel compile -q -f -d lms/translations 2>/dev/null || true; fi
+
+secret:
+	@mkdir -p $(INSTANCE)
+	@[ -s $(INSTANCE)/secret_key ] || { umask 077; $(PY) -c 'import secrets; print(secrets.token_hex(32))' > $(INSTANCE)/secret_key; }
+
+migrate: install secret
+	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" $(FLASK) db upgrade
+
+seed: migrate
+	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" $(FLASK) seed-if-empty
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
