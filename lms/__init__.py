@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _check_secret_key(app)
+    _load_curricula(app)
     _configure_database(app)
 
     from . import models  # noqa: F401  (the whole schema, for Alembic and relationships)
@@ -84,6 +85,17 @@ def _check_secret_key(app: Flask) -> None:
     raise ConfigError(
         "LMS_SECRET_KEY is not set. Set it in the environment (make run writes one to instance/secret_key)."
     )
+
+
+def _load_curricula(app: Flask) -> None:
+    """Load every curriculum file; refuse to start on an invalid one."""
+    from .programme.curriculum import CurriculumError, load_dir
+
+    directory = app.config.get("CURRICULA_DIR") or str(ROOT / "curricula")
+    try:
+        app.extensions["lms.curricula"] = load_dir(directory)
+    except CurriculumError as e:
+        raise ConfigError("invalid curriculum:\n  " + "\n  ".join(e.problems)) from None
 
 
 def _configure_database(app: Flask) -> None:

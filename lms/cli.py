@@ -77,7 +77,39 @@ def seed_if_empty() -> None:
         click.echo("database has users; demo seed skipped")
 
 
+curriculum_cli = AppGroup("curriculum", help="Curriculum files (curricula/*.yaml).")
+
+
+@curriculum_cli.command("check")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+def curriculum_check(files: tuple[str, ...]) -> None:
+    """Validate curriculum FILES (default: every file in curricula/). Names the file, stage and field of each error."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .programme.curriculum import CurriculumError, load_file
+
+    if not files:
+        directory = Path(current_app.config.get("CURRICULA_DIR") or Path(current_app.root_path).parent / "curricula")
+        files = tuple(str(p) for p in sorted(directory.glob("*.y*ml")))
+    problems: list[str] = []
+    for f in files:
+        try:
+            cur = load_file(f)
+        except CurriculumError as e:
+            problems.extend(e.problems)
+        else:
+            click.echo(f"{f}: ok ({cur.key}, {len(cur.stages)} stages, "
+                       f"{sum(len(s.milestones) for s in cur.stages)} milestones)")
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(curriculum_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_if_empty)

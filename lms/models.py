@@ -2,3 +2,9 @@
 from .audit.models import AuditEntry  # noqa: F401
 from .people.models import LoginFailure, PasswordSetupToken, Role, User  # noqa: F401
 from .places.models import Kecamatan, Outlet, OutletManagerTerm, Region  # noqa: F401
+from .programme.models import (  # noqa: F401
+    Cohort, Enrolment, EnrolmentStage, Evidence, EvidenceReview, Financing, FinancialReport, Licence,
+    MarketingStep, StoredFile,
+)
+from .sessions.models import CalendarFeed, Registration, SessionSpeaker, TrainingSession  # noqa: F401
+from .visits.models import ActionItem, MentorAssignment, Visit, VisitPhoto  # noqa: F401

@@ -51,11 +51,31 @@ def in_region(user: Actor, region_id: int | None) -> bool:
 
 # --- object rules ------------------------------------------------------------------
 
+def _caseload_ids(user: Actor) -> sa.Select[tuple[int]]:
+    from .visits.models import MentorAssignment
+
+    return sa.select(MentorAssignment.outlet_id).where(MentorAssignment.mentor_id == user.id,
+                                                       MentorAssignment.ended_at.is_(None))
+
+
+def in_caseload(user: Actor, outlet_id: int) -> bool:
+    """Is the outlet in the mentor's current caseload?"""
+    from .extensions import db
+    from .visits.models import MentorAssignment
+
+    return db.session.scalar(sa.select(sa.literal(True)).where(
+        MentorAssignment.mentor_id == user.id, MentorAssignment.outlet_id == outlet_id,
+        MentorAssignment.ended_at.is_(None))) is not None
+
+
 def can_view_outlet(user: Actor, outlet: Outlet) -> bool:
+    """Admins: all. Coordinators: their region. Mentors: their caseload. Trainees: their own outlet."""
     if is_admin(user):
         return True
-    if _is(user, Role.COORDINATOR, Role.MENTOR):
+    if is_coordinator(user):
         return in_region(user, outlet.region_id)
+    if _is(user, Role.MENTOR):
+        return in_caseload(user, outlet.id)
     if _is(user, Role.TRAINEE):
         return outlet.manager_id == user.id
     return False
@@ -95,6 +115,53 @@ def can_administer_user(user: Actor, target: User) -> bool:
     return is_admin(user) and target.id != user.id
 
 
+def can_create_evidence(user: Actor, outlet: Outlet) -> bool:
+    """Record evidence for an outlet: its manager, its mentor, its region's coordinator, an admin."""
+    return can_view_outlet(user, outlet) and outlet.active
+
+
+def can_edit_evidence(user: Actor, ev: Any) -> bool:
+    from .programme.models import EvidenceStatus
+
+    if ev.status is EvidenceStatus.VERIFIED:
+        # verified evidence is locked; only a coordinator (audited) may correct it
+        return is_admin(user) or (is_coordinator(user) and in_region(user, ev.region_id))
+    return can_create_evidence(user, ev.outlet)
+
+
+def can_review_evidence(user: Actor, ev: Any) -> bool:
+    """Verify or return: a verifier role the curriculum names, in scope, never one's own submission."""
+    from .programme.models import EvidenceStatus
+    from .programme.services import reviewable_types
+
+    if not is_staff(user) or ev.status is not EvidenceStatus.SUBMITTED:
+        return False
+    if ev.submitted_by_id is not None and ev.submitted_by_id == user.id:
+        return False
+    if ev.type not in reviewable_types(user):
+        return False
+    return can_view_outlet(user, ev.outlet)
+
+
+def can_view_cohort(user: Actor, cohort: Any) -> bool:
+    if is_admin(user) or (is_coordinator(user) and user.region_id is None):
+        return True
+    return is_coordinator(user) and user.region_id in {r.id for r in cohort.regions}
+
+
+def can_edit_cohort(user: Actor, cohort: Any) -> bool:
+    """Name, dates and regions: admins, all-DKI coordinators, or the coordinator of a one-region cohort."""
+    if is_admin(user) or (is_coordinator(user) and user.region_id is None):
+        return True
+    return is_coordinator(user) and [r.id for r in cohort.regions] == [user.region_id]
+
+
+def can_view_enrolment(user: Actor, enrolment: Any) -> bool:
+    if _is(user, Role.TRAINEE):
+        return enrolment.user_id == user.id
+    return can_view_outlet(user, enrolment.outlet)
+
+
 RULES: dict[str, Callable[..., bool]] = {
     AUTHENTICATED: lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
     "users.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
@@ -107,6 +174,19 @@ RULES: dict[str, Callable[..., bool]] = {
     "outlet.view": lambda u, obj: can_view_outlet(u, obj),
     "outlet.edit": lambda u, obj: can_edit_outlet(u, obj),
     "audit.view": lambda u, obj=None: is_admin(u),
+    # the 7 PAS journey
+    "progress.own": lambda u, obj=None: _is(u, Role.TRAINEE),
+    "evidence.create": lambda u, obj: can_create_evidence(u, obj),
+    "evidence.view": lambda u, obj: can_view_outlet(u, obj.outlet),
+    "evidence.edit": lambda u, obj: can_edit_evidence(u, obj),
+    "evidence.review": lambda u, obj: can_review_evidence(u, obj),
+    "review.queue": lambda u, obj=None: is_staff(u),
+    "cohorts.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "cohorts.create": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "cohort.view": lambda u, obj: can_view_cohort(u, obj),
+    "cohort.edit": lambda u, obj: can_edit_cohort(u, obj),
+    "cohort.enrol": lambda u, obj: can_view_cohort(u, obj),
+    "enrolment.view": lambda u, obj: can_view_enrolment(u, obj),
 }
 
 
@@ -123,15 +203,18 @@ def can(user: Actor, action: str, obj: Any = None) -> bool:
 
 # --- list filters: the same rules as SQL -----------------------------------------------
 
-def outlet_scope(user: Actor) -> sa.ColumnElement[bool]:
+def outlet_scope(user: Actor, outlet_id: Any = None, region_id: Any = None) -> sa.ColumnElement[bool]:
+    """``can_view_outlet`` as SQL. Pass other columns to filter rows that carry an outlet id and region id."""
+    outlet_id = Outlet.id if outlet_id is None else outlet_id
+    region_id = Outlet.region_id if region_id is None else region_id
     if is_admin(user):
         return sa.true()
-    if _is(user, Role.COORDINATOR, Role.MENTOR):
-        if user.role is Role.COORDINATOR and user.region_id is None:
-            return sa.true()
-        return Outlet.region_id == user.region_id
+    if is_coordinator(user):
+        return sa.true() if user.region_id is None else region_id == user.region_id
+    if _is(user, Role.MENTOR):
+        return outlet_id.in_(_caseload_ids(user))
     if _is(user, Role.TRAINEE):
-        return Outlet.manager_id == user.id
+        return outlet_id.in_(sa.select(Outlet.id).where(Outlet.manager_id == user.id))
     return sa.false()
 
 

@@ -250,6 +250,10 @@ def update_user(actor: Any, user: User, data: UserInput, ip: str | None = None) 
             # privileges changed: sessions made under the old ones end
             end_all_sessions(user)
         record("user.updated", actor=actor, target=user, ip=ip)
+        from ..programme.services import refresh_for_users
+
+        db.session.flush()
+        refresh_for_users([user.id])
     return user
 
 

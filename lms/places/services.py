@@ -87,12 +87,19 @@ def update_outlet(actor: Any, outlet: Outlet, data: OutletInput, ip: str | None 
             outlet.manager.region_id = outlet.region_id
         if changes:
             record("outlet.updated", actor=actor, target=outlet, ip=ip, changes=changes)
+            from ..programme.services import refresh_for_outlets
+
+            db.session.flush()
+            refresh_for_outlets([outlet.id])
     return outlet
 
 
-def end_outlet_manager(actor: Any, outlet: Outlet, ip: str | None = None) -> None:
-    """Close the current manager's term (inside the caller's transaction)."""
+def end_outlet_manager(actor: Any, outlet: Outlet, ip: str | None = None) -> list[Any]:
+    """Close the current manager's term and enrolments; returns the cohorts they were in."""
+    from ..programme.services import end_outlet_enrolments
+
     with transaction():
+        cohorts = end_outlet_enrolments(actor, outlet)
         term = db.session.scalar(sa.select(OutletManagerTerm).where(
             OutletManagerTerm.outlet_id == outlet.id, OutletManagerTerm.ended_at.is_(None)))
         if term is not None:
@@ -101,6 +108,7 @@ def end_outlet_manager(actor: Any, outlet: Outlet, ip: str | None = None) -> Non
             record("outlet.manager_ended", actor=actor, target=outlet, ip=ip, user_id=outlet.manager_id)
         outlet.manager_id = None
         db.session.flush()
+    return cohorts
 
 
 def set_outlet_manager(actor: Any, outlet: Outlet, user: User, ip: str | None = None) -> None:
@@ -113,13 +121,15 @@ def set_outlet_manager(actor: Any, outlet: Outlet, user: User, ip: str | None = 
         # the user leaves any outlet they managed before
         if user.managed_outlet is not None:
             end_outlet_manager(actor, user.managed_outlet, ip=ip)
-        if outlet.manager_id is not None:
-            end_outlet_manager(actor, outlet, ip=ip)
+        cohorts = end_outlet_manager(actor, outlet, ip=ip) if outlet.manager_id is not None else []
         db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
         outlet.manager_id = user.id
         user.region_id = outlet.region_id
         db.session.flush()
         record("outlet.manager_set", actor=actor, target=outlet, ip=ip, user_id=user.id)
+        from ..programme.services import enrol_new_manager
+
+        enrol_new_manager(actor, outlet, user, cohorts)
 
 
 def search_outlets(actor: Any, *, q: str = "", region_id: int | None = None, kecamatan_id: int | None = None,

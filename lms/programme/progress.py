@@ -1,0 +1,237 @@
+"""Progress through a curriculum, derived from the records.
+
+``gather_facts`` reads what the rules need for many enrolments in a fixed number of
+queries; ``evaluate`` is a pure function of a curriculum and those facts. Nothing else
+decides whether a stage is complete.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable, Sequence
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from .curriculum import Curriculum, Milestone, Stage
+
+ATTENDED = ("present", "late")
+
+
+@dataclass(frozen=True)
+class EvidenceFact:
+    id: int
+    type: str
+    status: str  # draft | submitted | returned | verified
+    attrs: dict[str, str] = field(default_factory=dict)
+    month: date | None = None  # financial reports
+
+
+@dataclass
+class Facts:
+    """What the rules look at for one enrolment."""
+
+    profile_missing: list[str] = field(default_factory=list)
+    #: stage key → number of sessions of that stage attended (present or late)
+    attended: dict[str, int] = field(default_factory=dict)
+    #: mentor visits to the outlet since the enrolment started
+    visits: int = 0
+    evidence: list[EvidenceFact] = field(default_factory=list)
+
+    @property
+    def profile_complete(self) -> bool:
+        return not self.profile_missing
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    milestone: Milestone
+    met: bool
+    count: int
+    threshold: int
+    #: for verified milestones: none | draft | submitted | returned | verified
+    evidence_state: str | None = None
+    evidence_id: int | None = None
+    detail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StageState:
+    stage: Stage
+    status: str  # done | current | locked
+    milestones: tuple[MilestoneState, ...]
+
+    @property
+    def all_met(self) -> bool:
+        return all(m.met for m in self.milestones)
+
+
+@dataclass(frozen=True)
+class Progress:
+    stages: tuple[StageState, ...]
+
+    @property
+    def completed_count(self) -> int:
+        return sum(1 for s in self.stages if s.status == "done")
+
+    @property
+    def current_stage(self) -> str | None:
+        for s in self.stages:
+            if s.status != "done":
+                return s.stage.key
+        return None
+
+    @property
+    def complete(self) -> bool:
+        return self.current_stage is None
+
+
+def longest_consecutive_months(months: Iterable[date]) -> int:
+    ordinals = sorted({m.year * 12 + m.month - 1 for m in months})
+    best = run = 0
+    prev = None
+    for o in ordinals:
+        run = run + 1 if prev is not None and o == prev + 1 else 1
+        best = max(best, run)
+        prev = o
+    return best
+
+
+def _evaluate_milestone(m: Milestone, stage: Stage, facts: Facts) -> MilestoneState:
+    if m.kind == "automatic":
+        if m.rule == "profile_complete":
+            return MilestoneState(m, facts.profile_complete, int(facts.profile_complete), 1,
+                                  detail=tuple(facts.profile_missing))
+        if m.rule == "sessions_attended":
+            n = facts.attended.get(stage.key, 0)
+            return MilestoneState(m, n >= m.threshold, n, m.threshold)
+        if m.rule == "mentor_visits":
+            return MilestoneState(m, facts.visits >= m.threshold, facts.visits, m.threshold)
+        if m.rule == "consecutive_reports":
+            months = [e.month for e in facts.evidence
+                      if e.type == "financial_report" and e.status in m.statuses and e.month is not None]
+            n = longest_consecutive_months(months)
+            return MilestoneState(m, n >= m.threshold, n, m.threshold)
+        raise ValueError(f"unknown rule {m.rule}")
+    # verified evidence
+    matching = [e for e in facts.evidence if e.type == m.evidence
+                and all(e.attrs.get(k) in allowed for k, allowed in m.accept.items())]
+    verified = [e for e in matching if e.status == "verified"]
+    of_type = [e for e in facts.evidence if e.type == m.evidence]
+    if verified:
+        state, ev = "verified", verified[-1]
+    elif any(e.status == "submitted" for e in matching):
+        state, ev = "submitted", [e for e in matching if e.status == "submitted"][-1]
+    elif any(e.status == "returned" for e in of_type):
+        state, ev = "returned", [e for e in of_type if e.status == "returned"][-1]
+    elif of_type:
+        state, ev = "draft", of_type[-1]
+    else:
+        state, ev = "none", None
+    return MilestoneState(m, len(verified) >= m.threshold, len(verified), m.threshold,
+                          evidence_state=state, evidence_id=ev.id if ev else None)
+
+
+def evaluate(curriculum: Curriculum, facts: Facts) -> Progress:
+    """A stage is done when all its milestones are met and the stage before it is done."""
+    states: list[StageState] = []
+    previous_done = True
+    for stage in curriculum.stages:
+        ms = tuple(_evaluate_milestone(m, stage, facts) for m in stage.milestones)
+        done = previous_done and all(x.met for x in ms)
+        status = "done" if done else ("current" if previous_done else "locked")
+        states.append(StageState(stage, status, ms))
+        previous_done = done
+    return Progress(tuple(states))
+
+
+# --- reading the facts ------------------------------------------------------------------
+
+_CHUNK = 500
+
+
+def _chunks(seq: Sequence[int]) -> Iterable[Sequence[int]]:
+    for i in range(0, len(seq), _CHUNK):
+        yield seq[i:i + _CHUNK]
+
+
+def profile_missing(user, outlet) -> list[str]:  # type: ignore[no-untyped-def]
+    missing = []
+    if not user.phone:
+        missing.append("user.phone")
+    if not (outlet.address or "").strip():
+        missing.append("outlet.address")
+    if not (outlet.kelurahan or "").strip():
+        missing.append("outlet.kelurahan")
+    if not outlet.phone:
+        missing.append("outlet.phone")
+    if not outlet.active:
+        missing.append("outlet.active")
+    return missing
+
+
+def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type-arg]
+    """Facts for each enrolment (which must have .user and .outlet loaded or loadable)."""
+    from ..programme.models import Evidence, FinancialReport, Financing, Licence, MarketingStep
+    from ..sessions.models import Registration, SessionStatus, TrainingSession
+    from ..visits.models import Visit
+    from ..programme.models import Enrolment
+
+    facts: dict[int, Facts] = {e.id: Facts(profile_missing=profile_missing(e.user, e.outlet)) for e in enrolments}
+    if not enrolments:
+        return facts
+    ids = [e.id for e in enrolments]
+    by_user: dict[int, list[int]] = defaultdict(list)
+    by_outlet: dict[int, list[int]] = defaultdict(list)
+    for e in enrolments:
+        by_user[e.user_id].append(e.id)
+        by_outlet[e.outlet_id].append(e.id)
+
+    user_ids = list(by_user)
+    for chunk in _chunks(user_ids):
+        rows = db.session.execute(
+            sa.select(Registration.user_id, TrainingSession.stage_key, sa.func.count())
+            .join(TrainingSession, TrainingSession.id == Registration.session_id)
+            .where(Registration.user_id.in_(chunk), Registration.attendance.in_(ATTENDED),
+                   TrainingSession.status != SessionStatus.CANCELLED)
+            .group_by(Registration.user_id, TrainingSession.stage_key)
+        ).all()
+        for user_id, stage_key, n in rows:
+            for eid in by_user[user_id]:
+                facts[eid].attended[stage_key] = n
+
+    for chunk in _chunks(ids):
+        rows = db.session.execute(
+            sa.select(Enrolment.id, sa.func.count(Visit.id))
+            .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
+            .where(Enrolment.id.in_(chunk))
+            .group_by(Enrolment.id)
+        ).all()
+        for eid, n in rows:
+            facts[eid].visits = n
+
+    outlet_ids = list(by_outlet)
+    for chunk in _chunks(outlet_ids):
+        rows = db.session.execute(
+            sa.select(Evidence.id, Evidence.type, Evidence.outlet_id, Evidence.status,
+                      Licence.licence_type, MarketingStep.kind, Financing.application_status, FinancialReport.month)
+            .outerjoin(Licence, Licence.id == Evidence.id)
+            .outerjoin(MarketingStep, MarketingStep.id == Evidence.id)
+            .outerjoin(Financing, Financing.id == Evidence.id)
+            .outerjoin(FinancialReport, FinancialReport.id == Evidence.id)
+            .where(Evidence.outlet_id.in_(chunk))
+            .order_by(Evidence.id)
+        ).all()
+        for ev_id, ev_type, outlet_id, status, ltype, mkind, fstatus, month in rows:
+            attrs = {}
+            if ltype is not None:
+                attrs["type"] = ltype.value
+            if mkind is not None:
+                attrs["kind"] = mkind.value
+            if fstatus is not None:
+                attrs["status"] = fstatus.value
+            fact = EvidenceFact(ev_id, ev_type, status.value, attrs, month)
+            for eid in by_outlet[outlet_id]:
+                facts[eid].evidence.append(fact)
+    return facts

@@ -1,0 +1,622 @@
+"""The 7 PAS journey: curricula, cohorts, enrolments, evidence, review and progress.
+
+Progress is computed here and only here (``progress_for``/``refresh_progress``); every
+change that can move it calls ``refresh_*`` inside the same transaction, so the summary
+kept on the enrolment never disagrees with a full recomputation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import permissions
+from ..audit.services import record
+from ..db import transaction, utcnow
+from ..errors import Invalid, NotAllowed
+from ..extensions import db
+from ..files import CheckedUpload, store
+from ..i18n import to_wib
+from ..people.models import Role, User
+from ..places.models import Outlet, Region
+from .curriculum import Curriculum
+from .models import (
+    Cohort, Enrolment, EnrolmentStage, EnrolmentStatus, Evidence, EvidenceReview, EvidenceStatus, FinancialReport,
+    Financing, FinancingStatus, Lender, Licence, LicenceType, MarketingKind, MarketingStep, ReviewDecision,
+)
+from .progress import Progress, evaluate, gather_facts
+
+
+# --- curricula ------------------------------------------------------------------------
+
+def curricula() -> dict[str, Curriculum]:
+    return current_app.extensions["lms.curricula"]
+
+
+def default_curriculum() -> Curriculum:
+    cur = curricula()
+    key = current_app.config.get("DEFAULT_CURRICULUM") or "okoce-7pas"
+    return cur.get(key) or next(iter(cur.values()))
+
+
+def curriculum_for(cohort: Cohort) -> Curriculum:
+    return curricula().get(cohort.curriculum_key) or default_curriculum()
+
+
+def curriculum_for_outlet(outlet_id: int) -> Curriculum:
+    key = db.session.scalar(
+        sa.select(Cohort.curriculum_key).join(Enrolment, Enrolment.cohort_id == Cohort.id)
+        .where(Enrolment.outlet_id == outlet_id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .order_by(Enrolment.started_at.desc()).limit(1))
+    return curricula().get(key or "") or default_curriculum()
+
+
+# --- progress -------------------------------------------------------------------------
+
+def progress_for(enrolment: Enrolment) -> Progress:
+    facts = gather_facts([enrolment])[enrolment.id]
+    return evaluate(curriculum_for(enrolment.cohort), facts)
+
+
+def refresh_progress(enrolments: Sequence[Enrolment], now: datetime | None = None) -> None:
+    """Recompute and store the summary of ``enrolments`` (inside the caller's transaction)."""
+    if not enrolments:
+        return
+    now = now or utcnow()
+    facts = gather_facts(enrolments)
+    ids = [e.id for e in enrolments]
+    existing: dict[int, dict[str, EnrolmentStage]] = {i: {} for i in ids}
+    for row in db.session.scalars(sa.select(EnrolmentStage).where(EnrolmentStage.enrolment_id.in_(ids))):
+        existing[row.enrolment_id][row.stage_key] = row
+    for e in enrolments:
+        progress = evaluate(curriculum_for(e.cohort), facts[e.id])
+        done = {s.stage.key for s in progress.stages if s.status == "done"}
+        for key in done - set(existing[e.id]):
+            db.session.add(EnrolmentStage(enrolment_id=e.id, stage_key=key, completed_at=now))
+        for key in set(existing[e.id]) - done:
+            db.session.delete(existing[e.id][key])
+        if e.completed_count != progress.completed_count or e.current_stage != progress.current_stage:
+            e.progress_changed_at = now
+        e.completed_count = progress.completed_count
+        e.current_stage = progress.current_stage
+        if progress.complete and e.completed_at is None:
+            e.completed_at = now
+        elif not progress.complete:
+            e.completed_at = None
+    db.session.flush()
+
+
+def _active_enrolments(where: Any) -> list[Enrolment]:
+    return list(db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.status == EnrolmentStatus.ACTIVE, where)
+        .options(joinedload(Enrolment.user), joinedload(Enrolment.outlet), joinedload(Enrolment.cohort))))
+
+
+def refresh_for_outlets(outlet_ids: Iterable[int]) -> None:
+    ids = list(set(outlet_ids))
+    if ids:
+        refresh_progress(_active_enrolments(Enrolment.outlet_id.in_(ids)))
+
+
+def refresh_for_users(user_ids: Iterable[int]) -> None:
+    ids = list(set(user_ids))
+    if ids:
+        refresh_progress(_active_enrolments(Enrolment.user_id.in_(ids)))
+
+
+# --- cohorts and enrolments --------------------------------------------------------------
+
+@dataclass
+class CohortInput:
+    name: str
+    curriculum_key: str
+    start_date: date | None
+    end_date: date | None
+    region_ids: list[int]
+
+
+def _cohort_regions_ok(actor: Any, region_ids: list[int]) -> bool:
+    return permissions.is_admin(actor) or all(permissions.in_region(actor, r) for r in region_ids)
+
+
+def _validate_cohort(actor: Any, data: CohortInput, existing: Cohort | None) -> list[Region]:
+    errors: dict[str, list[str]] = {}
+    if not data.name.strip():
+        errors.setdefault("name", []).append(_("Nama angkatan wajib diisi."))
+    else:
+        clash = db.session.scalar(sa.select(Cohort.id).where(Cohort.name == data.name.strip()))
+        if clash is not None and (existing is None or clash != existing.id):
+            errors.setdefault("name", []).append(_("Nama angkatan ini sudah dipakai."))
+    if data.curriculum_key not in curricula():
+        errors.setdefault("curriculum_key", []).append(_("Kurikulum tidak dikenal."))
+    if data.start_date is None:
+        errors.setdefault("start_date", []).append(_("Tanggal mulai wajib diisi."))
+    if data.end_date is None:
+        errors.setdefault("end_date", []).append(_("Tanggal selesai wajib diisi."))
+    if data.start_date and data.end_date and data.end_date < data.start_date:
+        errors.setdefault("end_date", []).append(_("Tanggal selesai tidak boleh sebelum tanggal mulai."))
+    regions = list(db.session.scalars(sa.select(Region).where(Region.id.in_(data.region_ids or [0]))))
+    if not regions:
+        errors.setdefault("region_ids", []).append(_("Pilih minimal satu wilayah."))
+    elif not _cohort_regions_ok(actor, [r.id for r in regions]):
+        errors.setdefault("region_ids", []).append(_("Ada wilayah di luar kewenangan Anda."))
+    if errors:
+        raise Invalid(errors)
+    return regions
+
+
+def create_cohort(actor: Any, data: CohortInput) -> Cohort:
+    if not permissions.can(actor, "cohorts.create"):
+        raise NotAllowed()
+    with transaction():
+        regions = _validate_cohort(actor, data, None)
+        cohort = Cohort(name=data.name.strip(), curriculum_key=data.curriculum_key, start_date=data.start_date,
+                        end_date=data.end_date, regions=regions)
+        db.session.add(cohort)
+        db.session.flush()
+        record("cohort.created", actor=actor, target=cohort, name=cohort.name)
+    return cohort
+
+
+def update_cohort(actor: Any, cohort: Cohort, data: CohortInput) -> Cohort:
+    if not permissions.can(actor, "cohort.edit", cohort):
+        raise NotAllowed()
+    with transaction():
+        regions = _validate_cohort(actor, data, cohort)
+        changed_curriculum = cohort.curriculum_key != data.curriculum_key
+        cohort.name, cohort.curriculum_key = data.name.strip(), data.curriculum_key
+        cohort.start_date, cohort.end_date, cohort.regions = data.start_date, data.end_date, regions
+        record("cohort.updated", actor=actor, target=cohort)
+        if changed_curriculum:
+            refresh_progress(_active_enrolments(Enrolment.cohort_id == cohort.id))
+    return cohort
+
+
+def _enrol(cohort: Cohort, outlet: Outlet, user: User, now: datetime | None = None) -> Enrolment:
+    e = Enrolment(cohort=cohort, cohort_id=cohort.id, user_id=user.id, outlet_id=outlet.id,
+                  region_id=outlet.region_id, status=EnrolmentStatus.ACTIVE, started_at=now or utcnow(),
+                  current_stage=curriculum_for(cohort).stage_keys[0], completed_count=0,
+                  progress_changed_at=now or utcnow())
+    db.session.add(e)
+    return e
+
+
+def enrol_outlet(actor: Any, cohort: Cohort, outlet: Outlet) -> Enrolment:
+    """Enrol the outlet's current manager in ``cohort``."""
+    if not (permissions.can(actor, "cohort.enrol", cohort) and permissions.can(actor, "outlet.edit", outlet)):
+        raise NotAllowed()
+    if outlet.manager is None:
+        raise Invalid(_("e-Warong %(code)s belum punya pengelola.", code=outlet.code))
+    if outlet.region_id not in {r.id for r in cohort.regions}:
+        raise Invalid(_("e-Warong %(code)s tidak berada di wilayah angkatan ini.", code=outlet.code))
+    with transaction():
+        existing = db.session.scalar(sa.select(Enrolment).where(
+            Enrolment.cohort_id == cohort.id, Enrolment.outlet_id == outlet.id,
+            Enrolment.status == EnrolmentStatus.ACTIVE))
+        if existing is not None:
+            return existing
+        e = _enrol(cohort, outlet, outlet.manager)
+        db.session.flush()
+        refresh_progress([e])
+        record("enrolment.created", actor=actor, target=e, cohort_id=cohort.id, outlet_id=outlet.id)
+    return e
+
+
+def enrol_all(actor: Any, cohort: Cohort) -> int:
+    """Enrol every active managed outlet of the cohort's regions (within the actor's scope) not yet enrolled."""
+    if not permissions.can(actor, "cohort.enrol", cohort):
+        raise NotAllowed()
+    with transaction():
+        region_ids = [r.id for r in cohort.regions if permissions.is_admin(actor) or permissions.in_region(actor, r.id)]
+        already = sa.select(Enrolment.outlet_id).where(Enrolment.cohort_id == cohort.id,
+                                                       Enrolment.status == EnrolmentStatus.ACTIVE)
+        outlets = list(db.session.scalars(
+            sa.select(Outlet).where(Outlet.region_id.in_(region_ids or [0]), Outlet.active.is_(True),
+                                    Outlet.manager_id.is_not(None), Outlet.id.not_in(already))
+            .options(joinedload(Outlet.manager))))
+        new = [_enrol(cohort, o, o.manager) for o in outlets]  # type: ignore[arg-type]
+        db.session.flush()
+        refresh_progress(new)
+        if new:
+            record("enrolment.bulk_created", actor=actor, target=cohort, count=len(new))
+    return len(new)
+
+
+def end_outlet_enrolments(actor: Any, outlet: Outlet) -> list[Cohort]:
+    """End the outlet's active enrolments (its manager left); returns their cohorts.
+
+    The outlet's evidence (licence, reports, …) stays with the outlet.
+    """
+    with transaction():
+        olds = list(db.session.scalars(sa.select(Enrolment).where(
+            Enrolment.outlet_id == outlet.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+            .options(joinedload(Enrolment.cohort))))
+        for e in olds:
+            e.status = EnrolmentStatus.ENDED
+            e.ended_at = utcnow()
+        if olds:
+            db.session.flush()
+            record("enrolment.ended", actor=actor, target=outlet, enrolments=[e.id for e in olds])
+    return [e.cohort for e in olds]
+
+
+def enrol_new_manager(actor: Any, outlet: Outlet, user: User, cohorts: list[Cohort]) -> list[Enrolment]:
+    """The new manager continues the outlet's cohorts; the outlet's records count at once."""
+    with transaction():
+        new = [_enrol(c, outlet, user) for c in cohorts]
+        db.session.flush()
+        refresh_progress(new)
+        if new:
+            record("enrolment.manager_changed", actor=actor, target=outlet, new_user_id=user.id,
+                   enrolments=[e.id for e in new])
+    return new
+
+
+def enrolment_list(actor: Any, cohort: Cohort, *, stage: str | None = None, region_id: int | None = None,
+                   q: str = "", page: int = 1, per_page: int = 25,
+                   status: EnrolmentStatus | None = EnrolmentStatus.ACTIVE) -> tuple[list[Enrolment], int]:
+    where: list[Any] = [Enrolment.cohort_id == cohort.id,
+                        permissions.outlet_scope(actor, Enrolment.outlet_id, Enrolment.region_id)]
+    if status is not None:
+        where.append(Enrolment.status == status)
+    if stage == "done":
+        where.append(Enrolment.current_stage.is_(None))
+    elif stage:
+        where.append(Enrolment.current_stage == stage)
+    if region_id:
+        where.append(Enrolment.region_id == region_id)
+    base = sa.select(Enrolment).join(User, User.id == Enrolment.user_id).join(Outlet, Outlet.id == Enrolment.outlet_id)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        where.append(sa.or_(sa.func.lower(User.full_name).like(like), sa.func.lower(Outlet.code).like(like),
+                            sa.func.lower(Outlet.name).like(like)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.where(*where).subquery())) or 0
+    rows = db.session.scalars(
+        base.where(*where).options(joinedload(Enrolment.user), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan),
+                                   joinedload(Enrolment.outlet).joinedload(Outlet.region))
+        .order_by(Outlet.code, Enrolment.id).limit(per_page).offset((max(page, 1) - 1) * per_page)).unique().all()
+    return list(rows), total
+
+
+def stage_counts(actor: Any, cohort: Cohort) -> dict[str | None, int]:
+    rows = db.session.execute(
+        sa.select(Enrolment.current_stage, sa.func.count())
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.ACTIVE,
+               permissions.outlet_scope(actor, Enrolment.outlet_id, Enrolment.region_id))
+        .group_by(Enrolment.current_stage)).all()
+    return {k: n for k, n in rows}
+
+
+def cohorts_for(actor: Any) -> list[Cohort]:
+    q = sa.select(Cohort).options(selectinload(Cohort.regions)).order_by(Cohort.start_date.desc(), Cohort.id.desc())
+    rows = list(db.session.scalars(q))
+    return [c for c in rows if permissions.can(actor, "cohort.view", c)]
+
+
+def current_enrolment(user: User) -> Enrolment | None:
+    return db.session.scalar(
+        sa.select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .options(joinedload(Enrolment.cohort), joinedload(Enrolment.outlet))
+        .order_by(Enrolment.started_at.desc()).limit(1))
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+EVIDENCE_CLASSES: dict[str, type[Evidence]] = {
+    "licence": Licence, "marketing": MarketingStep, "financial_report": FinancialReport, "financing": Financing,
+}
+NIB_DIGITS = 13
+
+
+def _today_wib() -> date:
+    return to_wib(utcnow()).date()
+
+
+def _check_outlet_access(actor: Any, outlet: Outlet) -> None:
+    if not permissions.can(actor, "evidence.create", outlet):
+        raise NotAllowed()
+
+
+def _snapshot(ev: Evidence) -> dict[str, Any]:
+    cols = [c.key for c in sa.inspect(type(ev)).column_attrs
+            if c.key not in {"created_at", "updated_at", "submitted_at", "reviewed_at", "reviewed_by_id",
+                             "submitted_by_id", "review_comment", "status", "id", "type", "region_id",
+                             "outlet_id", "report_outlet_id", "stage_key"}]
+    out = {}
+    for k in cols:
+        v = getattr(ev, k)
+        out[k] = v.value if hasattr(v, "value") else (v.isoformat() if isinstance(v, (date, datetime)) else v)
+    return out
+
+
+def _save(actor: Any, outlet: Outlet, ev: Evidence | None, cls: type[Evidence], fields: dict[str, Any],
+          upload: CheckedUpload | None, *, submit: bool = True, ip: str | None = None) -> Evidence:
+    """Create or update evidence, submit it for review, refresh progress; one transaction."""
+    with transaction():
+        if ev is None:
+            _check_outlet_access(actor, outlet)
+            ev = cls(outlet_id=outlet.id, region_id=outlet.region_id,
+                     stage_key=curriculum_for_outlet(outlet.id).stage_for_evidence(cls.__mapper__.polymorphic_identity) or "")
+            if isinstance(ev, FinancialReport):
+                ev.report_outlet_id = outlet.id
+            before = None
+            db.session.add(ev)
+        else:
+            if not permissions.can(actor, "evidence.edit", ev):
+                raise NotAllowed()
+            before = _snapshot(ev)
+        for k, v in fields.items():
+            setattr(ev, k, v)
+        if upload is not None:
+            ev.file = store(upload, getattr(actor, "id", None))
+        was_verified = ev.status is EvidenceStatus.VERIFIED
+        if was_verified:
+            # a coordinator's correction of verified evidence stays verified, and is audited
+            ev.reviews.append(EvidenceReview(decision=ReviewDecision.EDITED, by_id=getattr(actor, "id", None)))
+        elif submit:
+            ev.status = EvidenceStatus.SUBMITTED
+            ev.submitted_by_id = getattr(actor, "id", None)
+            ev.submitted_at = utcnow()
+            ev.reviews.append(EvidenceReview(decision=ReviewDecision.SUBMITTED, by_id=getattr(actor, "id", None)))
+        else:
+            ev.status = EvidenceStatus.DRAFT
+        db.session.flush()
+        after = _snapshot(ev)
+        if before is None:
+            record("evidence.created", actor=actor, target_type="evidence", target_id=ev.id, ip=ip,
+                   evidence_type=ev.type, status=ev.status.value)
+        else:
+            changes = {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
+            record("evidence.edited_after_verification" if was_verified else "evidence.updated", actor=actor,
+                   target_type="evidence", target_id=ev.id, ip=ip, evidence_type=ev.type, changes=changes)
+        refresh_for_outlets([outlet.id])
+    return ev
+
+
+@dataclass
+class LicenceInput:
+    licence_type: str
+    number: str
+    issued_on: date | None
+    issuing_office: str
+
+
+def save_licence(actor: Any, outlet: Outlet, data: LicenceInput, upload: CheckedUpload | None,
+                 existing: Licence | None = None, ip: str | None = None) -> Licence:
+    errors: dict[str, list[str]] = {}
+    try:
+        ltype = LicenceType(data.licence_type)
+    except ValueError:
+        errors.setdefault("licence_type", []).append(_("Pilih jenis izin."))
+        ltype = LicenceType.OTHER
+    number = "".join(data.number.split()) if ltype is LicenceType.NIB else data.number.strip()
+    if not number:
+        errors.setdefault("number", []).append(_("Nomor izin wajib diisi."))
+    elif ltype is LicenceType.NIB and (not number.isdigit() or len(number) != NIB_DIGITS):
+        errors.setdefault("number", []).append(_("NIB terdiri dari tepat 13 angka."))
+    if data.issued_on is None:
+        errors.setdefault("issued_on", []).append(_("Tanggal terbit wajib diisi."))
+    elif data.issued_on > _today_wib():
+        errors.setdefault("issued_on", []).append(_("Tanggal terbit tidak boleh di masa depan."))
+    if not data.issuing_office.strip():
+        errors.setdefault("issuing_office", []).append(_("Instansi penerbit wajib diisi."))
+    if upload is None and (existing is None or existing.file_id is None):
+        errors.setdefault("scan", []).append(_("Unggah pindaian izin (PDF, JPG atau PNG)."))
+    if errors:
+        raise Invalid(errors)
+    ev = _save(actor, outlet, existing, Licence, {"licence_type": ltype, "number": number,
+                                                  "issued_on": data.issued_on,
+                                                  "issuing_office": data.issuing_office.strip()}, upload, ip=ip)
+    return ev  # type: ignore[return-value]
+
+
+@dataclass
+class MarketingInput:
+    kind: str
+    description: str
+    link: str | None
+
+
+def save_marketing(actor: Any, outlet: Outlet, data: MarketingInput, upload: CheckedUpload | None,
+                   existing: MarketingStep | None = None, ip: str | None = None) -> MarketingStep:
+    errors: dict[str, list[str]] = {}
+    try:
+        kind = MarketingKind(data.kind)
+    except ValueError:
+        errors.setdefault("kind", []).append(_("Pilih jenis langkah pemasaran."))
+        kind = MarketingKind.MARKETING_PLAN
+    if len(data.description.strip()) < 10:
+        errors.setdefault("description", []).append(_("Jelaskan langkah pemasaran Anda (minimal 10 karakter)."))
+    link = (data.link or "").strip() or None
+    if link and not (link.startswith("https://") or link.startswith("http://")):
+        errors.setdefault("link", []).append(_("Tautan harus diawali http:// atau https://."))
+    if errors:
+        raise Invalid(errors)
+    ev = _save(actor, outlet, existing, MarketingStep, {"kind": kind, "description": data.description.strip(),
+                                                        "link": link}, upload, ip=ip)
+    return ev  # type: ignore[return-value]
+
+
+@dataclass
+class ReportInput:
+    month: date | None
+    turnover: int | None
+    cost_of_goods: int | None
+    operating_expenses: int | None
+    notes: str = ""
+
+
+def save_report(actor: Any, outlet: Outlet, data: ReportInput, existing: FinancialReport | None = None,
+                ip: str | None = None) -> FinancialReport:
+    errors: dict[str, list[str]] = {}
+    month = data.month.replace(day=1) if data.month else None
+    if month is None:
+        errors.setdefault("month", []).append(_("Pilih bulan laporan."))
+    elif month > _today_wib().replace(day=1):
+        errors.setdefault("month", []).append(_("Bulan laporan tidak boleh di masa depan."))
+    else:
+        clash = db.session.scalar(sa.select(FinancialReport.id).where(
+            FinancialReport.report_outlet_id == outlet.id, FinancialReport.month == month))
+        if clash is not None and (existing is None or clash != existing.id):
+            errors.setdefault("month", []).append(_("Laporan untuk bulan ini sudah ada. Ubah laporan yang ada."))
+    for name in ("turnover", "cost_of_goods", "operating_expenses"):
+        v = getattr(data, name)
+        if v is None:
+            errors.setdefault(name, []).append(_("Wajib diisi (Rupiah, tanpa desimal)."))
+        elif v < 0:
+            errors.setdefault(name, []).append(_("Tidak boleh negatif."))
+        elif v > 10 ** 13:
+            errors.setdefault(name, []).append(_("Jumlah terlalu besar."))
+    if errors:
+        raise Invalid(errors)
+    ev = _save(actor, outlet, existing, FinancialReport, {
+        "month": month, "turnover": data.turnover, "cost_of_goods": data.cost_of_goods,
+        "operating_expenses": data.operating_expenses, "notes": (data.notes or "").strip()}, None, ip=ip)
+    return ev  # type: ignore[return-value]
+
+
+@dataclass
+class FinancingInput:
+    lender: str
+    lender_name: str
+    product: str
+    amount_requested: int | None
+    amount_approved: int | None
+    application_status: str
+    applied_on: date | None
+    decided_on: date | None
+    disbursed_on: date | None
+
+
+def save_financing(actor: Any, outlet: Outlet, data: FinancingInput, upload: CheckedUpload | None,
+                   existing: Financing | None = None, ip: str | None = None) -> Financing:
+    errors: dict[str, list[str]] = {}
+    try:
+        lender = Lender(data.lender)
+    except ValueError:
+        errors.setdefault("lender", []).append(_("Pilih pemberi modal."))
+        lender = Lender.OTHER
+    try:
+        status = FinancingStatus(data.application_status)
+    except ValueError:
+        errors.setdefault("application_status", []).append(_("Pilih status pengajuan."))
+        status = FinancingStatus.DRAFT
+    if lender in (Lender.OTHER_BANK, Lender.KOPERASI, Lender.OTHER) and not data.lender_name.strip():
+        errors.setdefault("lender_name", []).append(_("Tulis nama bank, koperasi atau lembaga pemberi modal."))
+    if not data.product.strip():
+        errors.setdefault("product", []).append(_("Tulis produk pembiayaan, misalnya KUR atau Kredit Monas Pemula."))
+    if data.amount_requested is None or data.amount_requested <= 0:
+        errors.setdefault("amount_requested", []).append(_("Jumlah yang diajukan harus lebih dari nol."))
+    if data.amount_approved is not None and data.amount_approved < 0:
+        errors.setdefault("amount_approved", []).append(_("Tidak boleh negatif."))
+    if status in (FinancingStatus.APPROVED, FinancingStatus.DISBURSED):
+        if not data.amount_approved:
+            errors.setdefault("amount_approved", []).append(_("Isi jumlah yang disetujui."))
+        if data.decided_on is None:
+            errors.setdefault("decided_on", []).append(_("Isi tanggal keputusan."))
+    if status is FinancingStatus.DISBURSED and data.disbursed_on is None:
+        errors.setdefault("disbursed_on", []).append(_("Isi tanggal pencairan."))
+    if status is not FinancingStatus.DRAFT and data.applied_on is None:
+        errors.setdefault("applied_on", []).append(_("Isi tanggal pengajuan."))
+    today = _today_wib()
+    for name in ("applied_on", "decided_on", "disbursed_on"):
+        d = getattr(data, name)
+        if d is not None and d > today:
+            errors.setdefault(name, []).append(_("Tanggal tidak boleh di masa depan."))
+    if data.applied_on and data.decided_on and data.decided_on < data.applied_on:
+        errors.setdefault("decided_on", []).append(_("Tanggal keputusan tidak boleh sebelum tanggal pengajuan."))
+    if data.decided_on and data.disbursed_on and data.disbursed_on < data.decided_on:
+        errors.setdefault("disbursed_on", []).append(_("Tanggal pencairan tidak boleh sebelum tanggal keputusan."))
+    if errors:
+        raise Invalid(errors)
+    # only an approved (or disbursed) application has something for staff to verify
+    submit = status in (FinancingStatus.APPROVED, FinancingStatus.DISBURSED)
+    ev = _save(actor, outlet, existing, Financing, {
+        "lender": lender, "lender_name": data.lender_name.strip(), "product": data.product.strip(),
+        "amount_requested": data.amount_requested, "amount_approved": data.amount_approved,
+        "application_status": status, "applied_on": data.applied_on, "decided_on": data.decided_on,
+        "disbursed_on": data.disbursed_on}, upload, submit=submit, ip=ip)
+    return ev  # type: ignore[return-value]
+
+
+# --- review ----------------------------------------------------------------------------
+
+def review(actor: Any, ev: Evidence, decision: str, comment: str = "", ip: str | None = None) -> Evidence:
+    """Verify or return submitted evidence. Trainees never verify; nobody verifies their own submission."""
+    if not permissions.can(actor, "evidence.review", ev):
+        raise NotAllowed()
+    comment = (comment or "").strip()
+    if decision not in ("verify", "return"):
+        raise Invalid({"decision": [_("Pilih verifikasi atau kembalikan.")]})
+    if decision == "return" and not comment:
+        raise Invalid({"comment": [_("Tulis alasan pengembalian agar pengelola tahu apa yang harus diperbaiki.")]})
+    with transaction():
+        # re-read under the write lock: two reviewers deciding at once cannot both win
+        db.session.refresh(ev)
+        if ev.status is not EvidenceStatus.SUBMITTED:
+            raise Invalid(_("Bukti ini sudah diputuskan oleh peninjau lain."))
+        ev.status = EvidenceStatus.VERIFIED if decision == "verify" else EvidenceStatus.RETURNED
+        ev.reviewed_by_id = actor.id
+        ev.reviewed_at = utcnow()
+        ev.review_comment = comment or None
+        ev.reviews.append(EvidenceReview(decision=ReviewDecision(ev.status.value), by_id=actor.id, comment=comment or None))
+        record(f"evidence.{ev.status.value}", actor=actor, target_type="evidence", target_id=ev.id, ip=ip,
+               evidence_type=ev.type, outlet_id=ev.outlet_id)
+        refresh_for_outlets([ev.outlet_id])
+    return ev
+
+
+def review_queue(actor: Any, *, region_id: int | None = None, stage: str | None = None,
+                 min_age_days: int | None = None, page: int = 1, per_page: int = 25) -> tuple[list[Evidence], int]:
+    """Submitted evidence the actor may review, oldest first."""
+    where: list[Any] = [Evidence.status == EvidenceStatus.SUBMITTED,
+                        permissions.outlet_scope(actor, Evidence.outlet_id, Evidence.region_id)]
+    types = reviewable_types(actor)
+    where.append(Evidence.type.in_(types or ["-"]))
+    if region_id:
+        where.append(Evidence.region_id == region_id)
+    if stage:
+        where.append(Evidence.stage_key == stage)
+    if min_age_days:
+        where.append(Evidence.submitted_at <= utcnow() - timedelta(days=min_age_days))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Evidence).where(*where)) or 0
+    poly = sa.orm.with_polymorphic(Evidence, "*")
+    rows = db.session.scalars(
+        sa.select(poly).where(*where)
+        .options(joinedload(poly.outlet).joinedload(Outlet.region), joinedload(poly.outlet).joinedload(Outlet.manager),
+                 joinedload(poly.submitted_by), joinedload(poly.file))
+        .order_by(Evidence.submitted_at, Evidence.id).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    ).unique().all()
+    return list(rows), total
+
+
+def reviewable_types(actor: Any) -> list[str]:
+    """Evidence types the actor's role may verify under any curriculum."""
+    role = "coordinator" if permissions.is_admin(actor) else getattr(getattr(actor, "role", None), "value", None)
+    types = set()
+    for cur in curricula().values():
+        for s in cur.stages:
+            for m in s.milestones:
+                if m.kind == "verified" and role in m.verifiers:
+                    types.add(m.evidence)
+                if m.rule == "consecutive_reports" and role in ("mentor", "coordinator"):
+                    types.add("financial_report")
+    return sorted(t for t in types if t)
+
+
+def outlet_evidence(outlet_id: int) -> list[Evidence]:
+    poly = sa.orm.with_polymorphic(Evidence, "*")
+    return list(db.session.scalars(
+        sa.select(poly).where(Evidence.outlet_id == outlet_id)
+        .options(joinedload(poly.reviewed_by), joinedload(poly.submitted_by), joinedload(poly.file))
+        .order_by(Evidence.created_at.desc(), Evidence.id.desc())).unique())
+
+
+def evidence_history(ev: Evidence) -> list[EvidenceReview]:
+    return list(db.session.scalars(sa.select(EvidenceReview).where(EvidenceReview.evidence_id == ev.id)
+                                   .options(joinedload(EvidenceReview.by)).order_by(EvidenceReview.at, EvidenceReview.id)))
