@@ -20,7 +20,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``LMS_*`` environment variables, then ``config``."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("LMS_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=(config or {}).get("INSTANCE_PATH") or os.environ.get("LMS_INSTANCE_PATH")
+        or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
@@ -118,10 +119,12 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .people.views import bp as people_bp
     from .places.views import bp as places_bp
+    from .programme.views import bp as programme_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(places_bp)
+    app.register_blueprint(programme_bp)
 
 
 def _install_request_hooks(app: Flask) -> None:

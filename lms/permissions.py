@@ -201,6 +201,11 @@ def can(user: Actor, action: str, obj: Any = None) -> bool:
     return bool(check(user, obj) if obj is not None else check(user))
 
 
+def allowed(action: str, obj: Any = None) -> bool:
+    """``can`` for the signed-in user (views)."""
+    return can(current_user, action, obj)
+
+
 # --- list filters: the same rules as SQL -----------------------------------------------
 
 def outlet_scope(user: Actor, outlet_id: Any = None, region_id: Any = None) -> sa.ColumnElement[bool]:

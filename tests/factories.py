@@ -13,7 +13,7 @@ from lms.places.models import Kecamatan, Outlet, OutletManagerTerm, Region
 _seq = itertools.count(1)
 
 
-class Factory:
+class BaseFactory:
     def __init__(self, db: Any) -> None:
         self.db = db
 
@@ -61,3 +61,77 @@ class Factory:
             self.db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
         self.db.session.commit()
         return user
+
+
+# --- the journey ----------------------------------------------------------------------
+
+def tiny_pdf() -> bytes:
+    return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def tiny_png(size: tuple[int, int] = (8, 8), exif_gps: bool = False) -> bytes:
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", size, (200, 30, 30))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    """A JPEG whose EXIF carries a GPS position and a camera make."""
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (32, 24), (20, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "KameraUji"  # Make
+    gps = {1: "S", 2: (6.0, 10.0, 30.0), 3: "E", 4: (106.0, 49.0, 12.0)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+class JourneyMixin:
+    db: Any
+
+    def cohort(self, name: str | None = None, regions: tuple[str, ...] = ("3171", "3172", "3173", "3174", "3175"),
+               curriculum_key: str = "okoce-7pas") -> Any:
+        from datetime import date
+
+        from lms.programme.models import Cohort
+
+        n = next(_seq)
+        c = Cohort(name=name or f"Angkatan Uji {n}", curriculum_key=curriculum_key, start_date=date(2018, 4, 1),
+                   end_date=date(2018, 12, 31),
+                   regions=list(self.db.session.scalars(sa.select(Region).where(Region.code.in_(regions)))))
+        self.db.session.add(c)
+        self.db.session.commit()
+        return c
+
+    def enrolment(self, cohort: Any = None, trainee: User | None = None, region: str = "3171", **kw: Any) -> Any:
+        from lms.permissions import SYSTEM
+        from lms.programme import services
+
+        cohort = cohort or self.cohort()
+        trainee = trainee or self.user("trainee", region=region, phone="+6281234567001")
+        outlet = trainee.managed_outlet
+        e = services.enrol_outlet(SYSTEM, cohort, outlet)
+        return e
+
+    def assign_mentor(self, mentor: User, outlet: Outlet) -> Any:
+        from lms.visits.models import MentorAssignment
+
+        a = MentorAssignment(outlet_id=outlet.id, mentor_id=mentor.id)
+        self.db.session.add(a)
+        self.db.session.commit()
+        return a
+
+
+class Factory(JourneyMixin, BaseFactory):
+    """All factories; areas add their mixins here."""

@@ -192,6 +192,7 @@ def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type
     for chunk in _chunks(user_ids):
         rows = db.session.execute(
             sa.select(Registration.user_id, TrainingSession.stage_key, sa.func.count())
+            .select_from(Registration)
             .join(TrainingSession, TrainingSession.id == Registration.session_id)
             .where(Registration.user_id.in_(chunk), Registration.attendance.in_(ATTENDED),
                    TrainingSession.status != SessionStatus.CANCELLED)
@@ -204,6 +205,7 @@ def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type
     for chunk in _chunks(ids):
         rows = db.session.execute(
             sa.select(Enrolment.id, sa.func.count(Visit.id))
+            .select_from(Enrolment)
             .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
             .where(Enrolment.id.in_(chunk))
             .group_by(Enrolment.id)
@@ -213,15 +215,19 @@ def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type
 
     outlet_ids = list(by_outlet)
     for chunk in _chunks(outlet_ids):
+        ev_t, lic_t, mkt_t = Evidence.__table__, Licence.__table__, MarketingStep.__table__
+        fin_t, rep_t = Financing.__table__, FinancialReport.__table__
         rows = db.session.execute(
-            sa.select(Evidence.id, Evidence.type, Evidence.outlet_id, Evidence.status,
-                      Licence.licence_type, MarketingStep.kind, Financing.application_status, FinancialReport.month)
-            .outerjoin(Licence, Licence.id == Evidence.id)
-            .outerjoin(MarketingStep, MarketingStep.id == Evidence.id)
-            .outerjoin(Financing, Financing.id == Evidence.id)
-            .outerjoin(FinancialReport, FinancialReport.id == Evidence.id)
-            .where(Evidence.outlet_id.in_(chunk))
-            .order_by(Evidence.id)
+            sa.select(ev_t.c.id, ev_t.c.type, ev_t.c.outlet_id, Evidence.status.expression,
+                      Licence.licence_type.expression, MarketingStep.kind.expression,
+                      Financing.application_status.expression, rep_t.c.month)
+            .select_from(ev_t)
+            .outerjoin(lic_t, lic_t.c.id == ev_t.c.id)
+            .outerjoin(mkt_t, mkt_t.c.id == ev_t.c.id)
+            .outerjoin(fin_t, fin_t.c.id == ev_t.c.id)
+            .outerjoin(rep_t, rep_t.c.id == ev_t.c.id)
+            .where(ev_t.c.outlet_id.in_(chunk))
+            .order_by(ev_t.c.id)
         ).all()
         for ev_id, ev_type, outlet_id, status, ltype, mkind, fstatus, month in rows:
             attrs = {}

@@ -1,0 +1,350 @@
+"""The 7 PAS journey pages: the trainee's tracker, evidence forms, review, cohorts."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import files
+from ..errors import Invalid
+from ..forms_common import int_or_none
+from ..i18n import to_wib
+from ..people.auth import client_ip
+from ..permissions import AUTHENTICATED, allowed, load, rule
+from ..places.models import Outlet
+from ..places.services import regions_for
+from . import services
+from .forms import (CohortForm, EnrolmentFilterForm, FinancingForm, LicenceForm, MarketingForm, QueueFilterForm,
+                    ReportForm, ReviewForm)
+from .models import Cohort, Enrolment, Evidence, FinancialReport, Financing, Licence, MarketingStep
+
+bp = Blueprint("programme", __name__)
+
+EVIDENCE_TYPES = ("licence", "marketing", "report", "financing")
+TYPE_OF_URL = {"licence": "licence", "marketing": "marketing", "report": "financial_report", "financing": "financing"}
+URL_OF_TYPE = {v: k for k, v in TYPE_OF_URL.items()}
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    return current_user._get_current_object()
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return loc.language if loc else "id"
+
+
+def _page() -> int:
+    return max(1, int_or_none(request.args.get("page")) or 1)
+
+
+# --- the trainee's tracker ----------------------------------------------------------------
+
+@bp.route("/progress")
+@rule("progress.own")
+def my_progress():
+    enrolment = services.current_enrolment(_actor())
+    if enrolment is None:
+        return render_template("programme/not_enrolled.html")
+    return _journey(enrolment, own=True)
+
+
+@bp.route("/enrolments/<enrolment_id>")
+@rule(AUTHENTICATED)
+def enrolment_detail(enrolment_id: str):
+    enrolment = load(Enrolment, enrolment_id, "enrolment.view")
+    return _journey(enrolment, own=enrolment.user_id == current_user.id)
+
+
+def _journey(enrolment: Enrolment, own: bool):  # type: ignore[no-untyped-def]
+    progress = services.progress_for(enrolment)
+    evidence = services.outlet_evidence(enrolment.outlet_id)
+    return render_template("programme/journey.html", enrolment=enrolment, progress=progress, evidence=evidence,
+                           own=own, lang=_lang(), can_add=allowed("evidence.create", enrolment.outlet),
+                           url_of_type=URL_OF_TYPE)
+
+
+# --- evidence -----------------------------------------------------------------------------
+
+FORMS = {"licence": LicenceForm, "marketing": MarketingForm, "report": ReportForm, "financing": FinancingForm}
+
+
+def _upload(form: Any, field_name: str) -> files.CheckedUpload | None:
+    field = getattr(form, field_name, None)
+    storage = getattr(field, "data", None)
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    return files.check_upload(storage.stream, storage.filename, field=field_name)
+
+
+def _save(kind: str, form: Any, outlet: Outlet, existing: Evidence | None) -> Evidence:
+    actor = _actor()
+    if kind == "licence":
+        upload = _upload(form, "scan")
+        return services.save_licence(actor, outlet, services.LicenceInput(
+            licence_type=form.licence_type.data, number=form.number.data or "", issued_on=form.issued_on.data,
+            issuing_office=form.issuing_office.data or ""), upload, existing, ip=client_ip())  # type: ignore[arg-type]
+    if kind == "marketing":
+        upload = _upload(form, "attachment")
+        return services.save_marketing(actor, outlet, services.MarketingInput(
+            kind=form.kind.data, description=form.description.data or "", link=form.link.data), upload,
+            existing, ip=client_ip())  # type: ignore[arg-type]
+    if kind == "report":
+        return services.save_report(actor, outlet, services.ReportInput(
+            month=form.month.data, turnover=form.turnover.amount, cost_of_goods=form.cost_of_goods.amount,
+            operating_expenses=form.operating_expenses.amount, notes=form.notes.data or ""),
+            existing, ip=client_ip())  # type: ignore[arg-type]
+    upload = _upload(form, "attachment")
+    return services.save_financing(actor, outlet, services.FinancingInput(
+        lender=form.lender.data, lender_name=form.lender_name.data or "", product=form.product.data or "",
+        amount_requested=form.amount_requested.amount, amount_approved=form.amount_approved.amount,
+        application_status=form.application_status.data, applied_on=form.applied_on.data,
+        decided_on=form.decided_on.data, disbursed_on=form.disbursed_on.data), upload,
+        existing, ip=client_ip())  # type: ignore[arg-type]
+
+
+def _back_to(outlet: Outlet) -> str:
+    if current_user.id == outlet.manager_id:
+        return url_for("programme.my_progress")
+    return url_for("places.outlet_detail", outlet_id=outlet.id)
+
+
+@bp.route("/outlets/<outlet_id>/evidence/<kind>/new", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def evidence_new(outlet_id: str, kind: str):
+    if kind not in FORMS:
+        abort(404)
+    outlet = load(Outlet, outlet_id, "outlet.view", "evidence.create")
+    form = FORMS[kind]()
+    if form.validate_on_submit():
+        try:
+            ev = _save(kind, form, outlet, None)
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            flash(_("Tersimpan dan dikirim untuk verifikasi.") if ev.status.value == "submitted" else _("Tersimpan."),
+                  "success")
+            return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
+    return render_template("programme/evidence_form.html", form=form, kind=kind, outlet=outlet, evidence=None,
+                           back=_back_to(outlet)), (422 if form.errors else 200)
+
+
+def _load_evidence(evidence_id: str, action: str | None = None) -> Evidence:
+    poly = Evidence
+    ev = load(poly, evidence_id, "evidence.view", action)
+    return ev  # type: ignore[no-any-return]
+
+
+@bp.route("/evidence/<evidence_id>")
+@rule(AUTHENTICATED)
+def evidence_detail(evidence_id: str):
+    ev = _load_evidence(evidence_id)
+    review_form = ReviewForm() if allowed("evidence.review", ev) else None
+    return render_template("programme/evidence_detail.html", ev=ev, history=services.evidence_history(ev),
+                           review_form=review_form, kind=URL_OF_TYPE[ev.type], back=_back_to(ev.outlet))
+
+
+@bp.route("/evidence/<evidence_id>/edit", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def evidence_edit(evidence_id: str):
+    ev = _load_evidence(evidence_id, "evidence.edit")
+    kind = URL_OF_TYPE[ev.type]
+    form = FORMS[kind](obj=ev if request.method == "GET" else None)
+    if request.method == "GET":
+        if isinstance(ev, Licence):
+            form.licence_type.data = ev.licence_type.value
+        elif isinstance(ev, MarketingStep):
+            form.kind.data = ev.kind.value
+        elif isinstance(ev, Financing):
+            form.lender.data = ev.lender.value
+            form.application_status.data = ev.application_status.value
+    if form.validate_on_submit():
+        try:
+            _save(kind, form, ev.outlet, ev)
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            flash(_("Perubahan tersimpan."), "success")
+            return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
+    return render_template("programme/evidence_form.html", form=form, kind=kind, outlet=ev.outlet, evidence=ev,
+                           back=url_for("programme.evidence_detail", evidence_id=ev.id)), (422 if form.errors else 200)
+
+
+@bp.route("/evidence/<evidence_id>/file")
+@rule(AUTHENTICATED)
+def evidence_file(evidence_id: str):
+    ev = _load_evidence(evidence_id)
+    if ev.file is None:
+        abort(404)
+    try:
+        path = files.open_stored(ev.file)
+    except FileNotFoundError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    name = f"bukti-{ev.id}.{files.EXTENSIONS[ev.file.content_type]}"
+    resp = send_file(path, mimetype=ev.file.content_type, as_attachment=ev.file.content_type == files.PDF,
+                     download_name=name, max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return resp
+
+
+@bp.route("/evidence/<evidence_id>/review", methods=["POST"])
+@rule("review.queue")
+def evidence_review(evidence_id: str):
+    ev = _load_evidence(evidence_id, "evidence.review")
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decision = "verify" if form.verify.data else "return"
+    try:
+        services.review(_actor(), ev, decision, form.comment.data or "", ip=client_ip())
+    except Invalid as e:
+        e.apply_to_form(form)
+        return render_template("programme/evidence_detail.html", ev=ev, history=services.evidence_history(ev),
+                               review_form=form, kind=URL_OF_TYPE[ev.type], back=_back_to(ev.outlet)), 422
+    flash(_("Bukti diverifikasi.") if decision == "verify" else _("Bukti dikembalikan ke pengelola."), "success")
+    nxt = request.args.get("next")
+    from ..people.auth import safe_next
+
+    return redirect(safe_next(nxt) or url_for("programme.review_queue"))
+
+
+@bp.route("/outlets/<outlet_id>/reports")
+@rule(AUTHENTICATED)
+def outlet_reports(outlet_id: str):
+    outlet = load(Outlet, outlet_id, "outlet.view")
+    reports = [e for e in services.outlet_evidence(outlet.id) if isinstance(e, FinancialReport)]
+    reports.sort(key=lambda r: r.month, reverse=True)
+    return render_template("programme/reports.html", outlet=outlet, reports=reports,
+                           can_add=allowed("evidence.create", outlet))
+
+
+# --- review queue --------------------------------------------------------------------------
+
+@bp.route("/review")
+@rule("review.queue")
+def review_queue():
+    actor = _actor()
+    form = QueueFilterForm(request.args)
+    form.region.choices = [("", _("Semua wilayah"))] + [(str(r.id), r.name) for r in regions_for(actor)]
+    cur = services.default_curriculum()
+    form.stage.choices = [("", _("Semua langkah"))] + [(s.key, f"{s.number}. {s.name.get(_lang())}")
+                                                        for s in cur.stages]
+    stage = form.stage.data if form.stage.data in cur.stage_keys else None
+    per_page = current_app.config["PAGE_SIZE"]
+    page = _page()
+    items, total = services.review_queue(actor, region_id=int_or_none(form.region.data), stage=stage,
+                                         min_age_days=int_or_none(form.age.data), page=page, per_page=per_page)
+    return render_template("programme/review_queue.html", form=form, items=items, total=total, page=page,
+                           pages=max(1, math.ceil(total / per_page)), now=services.utcnow(),
+                           stage_names={s.key: s.name.get(_lang()) for s in cur.stages})
+
+
+# --- cohorts --------------------------------------------------------------------------------
+
+def _cohort_form(form: CohortForm) -> None:
+    actor = _actor()
+    form.curriculum_key.choices = [(k, c.name.get(_lang())) for k, c in services.curricula().items()]
+    form.region_ids.choices = [(r.id, r.name) for r in regions_for(actor)]
+
+
+def _cohort_input(form: CohortForm) -> services.CohortInput:
+    return services.CohortInput(name=form.name.data or "", curriculum_key=form.curriculum_key.data or "",
+                                start_date=form.start_date.data, end_date=form.end_date.data,
+                                region_ids=list(form.region_ids.data or []))
+
+
+@bp.route("/cohorts")
+@rule("cohorts.list")
+def cohort_list():
+    return render_template("programme/cohort_list.html", cohorts=services.cohorts_for(_actor()),
+                           curricula=services.curricula(), lang=_lang())
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@rule("cohorts.create")
+def cohort_create():
+    form = CohortForm()
+    _cohort_form(form)
+    if form.validate_on_submit():
+        try:
+            cohort = services.create_cohort(_actor(), _cohort_input(form))
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            flash(_("Angkatan %(name)s dibuat.", name=cohort.name), "success")
+            return redirect(url_for("programme.cohort_detail", cohort_id=cohort.id))
+    return render_template("programme/cohort_form.html", form=form, cohort=None)
+
+
+@bp.route("/cohorts/<cohort_id>/edit", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def cohort_edit(cohort_id: str):
+    cohort = load(Cohort, cohort_id, "cohort.view", "cohort.edit")
+    form = CohortForm(obj=cohort if request.method == "GET" else None)
+    _cohort_form(form)
+    if request.method == "GET":
+        form.region_ids.data = [r.id for r in cohort.regions]
+    if form.validate_on_submit():
+        try:
+            services.update_cohort(_actor(), cohort, _cohort_input(form))
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            flash(_("Perubahan tersimpan."), "success")
+            return redirect(url_for("programme.cohort_detail", cohort_id=cohort.id))
+    return render_template("programme/cohort_form.html", form=form, cohort=cohort)
+
+
+@bp.route("/cohorts/<cohort_id>")
+@rule(AUTHENTICATED)
+def cohort_detail(cohort_id: str):
+    actor = _actor()
+    cohort = load(Cohort, cohort_id, "cohort.view")
+    cur = services.curriculum_for(cohort)
+    form = EnrolmentFilterForm(request.args)
+    form.region.choices = [("", _("Semua wilayah"))] + [(str(r.id), r.name) for r in cohort.regions
+                                                         if allowed("cohort.view", cohort)]
+    form.stage.choices = ([("", _("Semua langkah"))] + [(s.key, f"{s.number}. {s.name.get(_lang())}") for s in cur.stages]
+                          + [("done", _("Selesai ketujuh langkah"))])
+    stage = form.stage.data if form.stage.data in (*cur.stage_keys, "done") else None
+    per_page = current_app.config["PAGE_SIZE"]
+    page = _page()
+    rows, total = services.enrolment_list(actor, cohort, stage=stage, region_id=int_or_none(form.region.data),
+                                          q=(form.q.data or "")[:100], page=page, per_page=per_page)
+    counts = services.stage_counts(actor, cohort)
+    return render_template("programme/cohort_detail.html", cohort=cohort, curriculum=cur, form=form, rows=rows,
+                           total=total, page=page, pages=max(1, math.ceil(total / per_page)), counts=counts,
+                           lang=_lang(), confirm=ReviewForm())
+
+
+@bp.route("/cohorts/<cohort_id>/enrol-all", methods=["POST"])
+@rule(AUTHENTICATED)
+def cohort_enrol_all(cohort_id: str):
+    cohort = load(Cohort, cohort_id, "cohort.view", "cohort.enrol")
+    from ..people.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    n = services.enrol_all(_actor(), cohort)
+    flash(_("%(n)d pengelola didaftarkan ke angkatan ini.", n=n), "success")
+    return redirect(url_for("programme.cohort_detail", cohort_id=cohort.id))
+
+
+@bp.app_template_filter("wib_month")
+def wib_month(value: Any) -> str:
+    from flask_babel import format_date
+
+    if value is None:
+        return "–"
+    if hasattr(value, "tzinfo"):
+        value = to_wib(value).date()
+    return format_date(value, "MMMM yyyy")
