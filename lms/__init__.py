@@ -120,11 +120,15 @@ def _register_blueprints(app: Flask) -> None:
     from .people.views import bp as people_bp
     from .places.views import bp as places_bp
     from .programme.views import bp as programme_bp
+    from .sessions.views import bp as sessions_bp
+    from .visits.views import bp as visits_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(places_bp)
     app.register_blueprint(programme_bp)
+    app.register_blueprint(sessions_bp)
+    app.register_blueprint(visits_bp)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -1,0 +1,6 @@
+"""visits pages."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("visits", __name__)
