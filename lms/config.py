@@ -49,6 +49,11 @@ class Defaults:
 
     PAGE_SIZE = 25
 
+    #: largest accepted upload (licence scans, photos), bytes
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: where uploaded files live; default instance/uploads
+    UPLOAD_DIR: str | None = None
+
 
 class TestingDefaults:
     TESTING = True

@@ -33,6 +33,10 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
 @dataclass
 class CheckedUpload:
     data: bytes
@@ -41,13 +45,15 @@ class CheckedUpload:
 
 
 def check_upload(stream: IO[bytes], filename: str, *, allowed: tuple[str, ...] = (PDF, JPEG, PNG),
-                 field: str = "file", max_bytes: int = MAX_BYTES) -> CheckedUpload:
+                 field: str = "file", max_bytes: int | None = None) -> CheckedUpload:
     """Read and check an upload; raise Invalid with a message for the form field."""
+    if max_bytes is None:
+        max_bytes = int(current_app.config.get("UPLOAD_MAX_BYTES", MAX_BYTES))
     data = stream.read(max_bytes + 1)
     if not data:
         raise Invalid({field: [_("Berkas kosong.")]})
     if len(data) > max_bytes:
-        raise Invalid({field: [_("Berkas terlalu besar (maksimal %(mb)d MB).", mb=max_bytes // (1024 * 1024))]})
+        raise Invalid({field: [_("Berkas terlalu besar (maksimal %(size)s).", size=_size(max_bytes))]})
     kind = sniff(data[:16])
     if kind is None or kind not in allowed:
         names = ", ".join(EXTENSIONS[a].upper() for a in allowed)

@@ -85,3 +85,68 @@ def int_or_none(value: Any) -> int | None:
 
 
 __all__ = ["RupiahField", "MonthField", "int_or_none", "Field"]
+
+
+# --- WTForms' own messages in Bahasa Indonesia ------------------------------------------------
+# WTForms ships no Indonesian catalogue, so its built-in messages are translated here.
+
+WTFORMS_ID = {
+    "This field is required.": "Wajib diisi.",
+    "Invalid input.": "Isian tidak valid.",
+    "Invalid email address.": "Alamat e-mail tidak valid.",
+    "Invalid URL.": "Alamat tautan tidak valid.",
+    "Not a valid choice.": "Pilihan tidak valid.",
+    "Invalid Choice: could not coerce.": "Pilihan tidak valid.",
+    "Invalid choice(s): one or more data inputs could not be coerced.": "Ada pilihan yang tidak valid.",
+    "Not a valid datetime value.": "Tanggal dan jam tidak valid.",
+    "Not a valid date value.": "Tanggal tidak valid. Gunakan format TTTT-BB-HH.",
+    "Not a valid time value.": "Jam tidak valid.",
+    "Not a valid integer value.": "Harus berupa bilangan bulat.",
+    "Not a valid decimal value.": "Harus berupa angka.",
+    "Not a valid float value.": "Harus berupa angka.",
+    "Field must be equal to %(other_name)s.": "Harus sama dengan %(other_name)s.",
+    "Field must be between %(min)d and %(max)d characters long.": "Panjang isian harus %(min)d sampai %(max)d karakter.",
+    "Number must be at least %(min)s.": "Angka minimal %(min)s.",
+    "Number must be at most %(max)s.": "Angka maksimal %(max)s.",
+    "Number must be between %(min)s and %(max)s.": "Angka harus antara %(min)s dan %(max)s.",
+    "Date must be at least %(min)s.": "Tanggal paling awal %(min)s.",
+    "Date must be at most %(max)s.": "Tanggal paling akhir %(max)s.",
+    "Invalid value, must be one of: %(values)s.": "Nilai tidak valid, harus salah satu dari: %(values)s.",
+    "The CSRF token is missing.": "Token keamanan formulir tidak ada. Muat ulang halaman lalu coba lagi.",
+    "The CSRF token has expired.": "Formulir kedaluwarsa. Muat ulang halaman lalu coba lagi.",
+    "The CSRF token is invalid.": "Token keamanan formulir tidak valid. Muat ulang halaman lalu coba lagi.",
+}
+WTFORMS_ID_PLURAL = {
+    "Field must be at least %(min)d character long.": "Minimal %(min)d karakter.",
+    "Field cannot be longer than %(max)d character.": "Maksimal %(max)d karakter.",
+    "Field must be exactly %(max)d character long.": "Harus tepat %(max)d karakter.",
+    "'%(value)s' is not a valid choice for this field.": "'%(value)s' bukan pilihan yang valid.",
+}
+
+
+def _is_indonesian() -> bool:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return loc is None or loc.language != "en"
+
+
+class _WTFormsTranslations:
+    def gettext(self, string: str) -> str:
+        return WTFORMS_ID.get(string, string) if _is_indonesian() else string
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        if _is_indonesian() and singular in WTFORMS_ID_PLURAL:
+            return WTFORMS_ID_PLURAL[singular]
+        return singular if n == 1 else plural
+
+
+from flask_wtf import FlaskForm  # noqa: E402
+
+
+class Form(FlaskForm):
+    """Base of every form: WTForms' built-in messages follow the interface language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):  # type: ignore[no-untyped-def]
+            return _WTFormsTranslations()

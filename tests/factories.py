@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lms.db import transaction
+
 from lms.people.models import Role, User
 from lms.people.passwords import hash_password
 from lms.places.models import Kecamatan, Outlet, OutletManagerTerm, Region
@@ -35,8 +37,8 @@ class BaseFactory:
                         kube_name=kw.pop("kube_name", f"KUBE Uji {n}"), address=kw.pop("address", "Jl. Uji No. 1"),
                         kelurahan=kw.pop("kelurahan", "Kelurahan Uji"), kecamatan_id=kec.id, region_id=kec.region_id,
                         phone=kw.pop("phone", "+6281234567890"), active=kw.pop("active", True), **kw)
-        self.db.session.add(outlet)
-        self.db.session.commit()
+        with transaction():
+            self.db.session.add(outlet)
         return outlet
 
     def user(self, role: str | Role = "trainee", *, region: str | None = "3171", outlet: Outlet | None = None,
@@ -54,12 +56,12 @@ class BaseFactory:
                     role=role, region_id=(outlet.region_id if outlet else (region_obj.id if region_obj else None)),
                     password_hash=hash_password(password or TEST_PASSWORD), phone=kw.pop("phone", None),
                     active=kw.pop("active", True), **kw)
-        self.db.session.add(user)
-        self.db.session.flush()
-        if outlet is not None:
-            outlet.manager_id = user.id
-            self.db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
-        self.db.session.commit()
+        with transaction():
+            self.db.session.add(user)
+            self.db.session.flush()
+            if outlet is not None:
+                outlet.manager_id = user.id
+                self.db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
         return user
 
 
@@ -110,8 +112,8 @@ class JourneyMixin:
         c = Cohort(name=name or f"Angkatan Uji {n}", curriculum_key=curriculum_key, start_date=date(2018, 4, 1),
                    end_date=date(2018, 12, 31),
                    regions=list(self.db.session.scalars(sa.select(Region).where(Region.code.in_(regions)))))
-        self.db.session.add(c)
-        self.db.session.commit()
+        with transaction():
+            self.db.session.add(c)
         return c
 
     def enrolment(self, cohort: Any = None, trainee: User | None = None, region: str = "3171", **kw: Any) -> Any:
@@ -128,8 +130,8 @@ class JourneyMixin:
         from lms.visits.models import MentorAssignment
 
         a = MentorAssignment(outlet_id=outlet.id, mentor_id=mentor.id)
-        self.db.session.add(a)
-        self.db.session.commit()
+        with transaction():
+            self.db.session.add(a)
         return a
 
 

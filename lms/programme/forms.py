@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms_common import Form as FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms_common import MonthField, RupiahField, options
@@ -47,7 +47,7 @@ class MarketingForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    month = MonthField(_l("Bulan"), validators=[DataRequired(_l("Pilih bulan laporan."))])
+    month = MonthField(_l("Bulan"), validators=[InputRequired(_l("Pilih bulan laporan."))])
     turnover = RupiahField(_l("Omzet"), validators=[DataRequired(_l("Wajib diisi."))])
     cost_of_goods = RupiahField(_l("Harga pokok penjualan"), validators=[DataRequired(_l("Wajib diisi."))])
     operating_expenses = RupiahField(_l("Biaya operasional"), validators=[DataRequired(_l("Wajib diisi."))],
