@@ -16,7 +16,7 @@ class RupiahField(StringField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("render_kw", {})
         kwargs["render_kw"].setdefault("inputmode", "numeric")
-        kwargs["render_kw"].setdefault("placeholder", "Rp 1.500.000")
+        kwargs["render_kw"].setdefault("placeholder", "mis. 1.500.000")
         super().__init__(*args, **kwargs)
         self.amount: int | None = None
 

@@ -126,6 +126,47 @@ class JourneyMixin:
         e = services.enrol_outlet(SYSTEM, cohort, outlet)
         return e
 
+    def attended(self, enrolment: Any, stage_key: str = "pelatihan") -> Any:
+        """A past session of ``stage_key`` the enrolment's manager attended (progress refreshed)."""
+        import secrets
+        from datetime import datetime, timedelta, timezone
+
+        from lms.programme.services import refresh_for_users
+        from lms.sessions.models import Attendance, Registration, RegistrationStatus, TrainingSession
+
+        start = datetime(2018, 4, 10, 1, 0, tzinfo=timezone.utc)
+        with transaction():
+            s = TrainingSession(title="Bimtek Uji", stage_key=stage_key, cohort_id=enrolment.cohort_id,
+                                region_id=enrolment.region_id, venue_name=f"Aula Uji {secrets.token_hex(3)}",
+                                starts_at=start, ends_at=start + timedelta(hours=7), capacity=40, seats_taken=1,
+                                checkin_secret=secrets.token_hex(16))
+            self.db.session.add(s)
+            self.db.session.flush()
+            self.db.session.add(Registration(session_id=s.id, user_id=enrolment.user_id,
+                                             status=RegistrationStatus.REGISTERED, attendance=Attendance.PRESENT))
+            self.db.session.flush()
+            refresh_for_users([enrolment.user_id])
+        return s
+
+    def visited(self, enrolment: Any, mentor: User | None = None, times: int = 1) -> None:
+        """Mentor visits to the enrolment's outlet after it started (progress refreshed)."""
+        import secrets
+        from datetime import timedelta
+
+        from lms.programme.services import refresh_for_outlets
+        from lms.visits.models import Visit, VisitKind
+
+        mentor = mentor or self.user("mentor", region="3171")
+        with transaction():
+            for i in range(times):
+                self.db.session.add(Visit(outlet_id=enrolment.outlet_id, mentor_id=mentor.id,
+                                          region_id=enrolment.region_id,
+                                          visited_at=enrolment.started_at + timedelta(minutes=i + 1),
+                                          kind=VisitKind.FIELD_VISIT, stages=["pendampingan"],
+                                          observations="Stok sembako tertata", client_key=secrets.token_hex(16)))
+            self.db.session.flush()
+            refresh_for_outlets([enrolment.outlet_id])
+
     def assign_mentor(self, mentor: User, outlet: Outlet) -> Any:
         from lms.visits.models import MentorAssignment
 

@@ -67,7 +67,8 @@ def _journey(enrolment: Enrolment, own: bool):  # type: ignore[no-untyped-def]
     evidence = services.outlet_evidence(enrolment.outlet_id)
     return render_template("programme/journey.html", enrolment=enrolment, progress=progress, evidence=evidence,
                            own=own, lang=_lang(), can_add=allowed("evidence.create", enrolment.outlet),
-                           url_of_type=URL_OF_TYPE)
+                           url_of_type=URL_OF_TYPE,
+                           returned_comments={e.id: e.review_comment for e in evidence if e.review_comment})
 
 
 # --- evidence -----------------------------------------------------------------------------
