@@ -162,6 +162,63 @@ def can_view_enrolment(user: Actor, enrolment: Any) -> bool:
     return can_view_outlet(user, enrolment.outlet)
 
 
+# --- mentor visits ----------------------------------------------------------------------
+
+#: days after logging (created_at) during which a mentor may still edit their own visit
+VISIT_EDIT_DAYS = 7
+
+
+def can_log_visit(user: Actor, outlet: Outlet) -> bool:
+    """Log a visit: a mentor, for an active outlet in their current caseload."""
+    return _is(user, Role.MENTOR) and outlet.active and in_caseload(user, outlet.id)
+
+
+def can_view_visit(user: Actor, visit: Any) -> bool:
+    """Whoever may see the outlet; a mentor also always sees the visits they logged."""
+    if _is(user, Role.MENTOR) and visit.mentor_id == user.id:
+        return True
+    return can_view_outlet(user, visit.outlet)
+
+
+def can_edit_visit(user: Actor, visit: Any, now: Any = None) -> bool:
+    """The mentor who logged it, for VISIT_EDIT_DAYS after logging; then only a coordinator in region (or admin)."""
+    from datetime import timedelta
+
+    from .db import utcnow
+
+    if is_admin(user):
+        return True
+    if is_coordinator(user):
+        return in_region(user, visit.region_id)
+    if _is(user, Role.MENTOR) and visit.mentor_id == user.id:
+        return (now or utcnow()) < visit.created_at + timedelta(days=VISIT_EDIT_DAYS)
+    return False
+
+
+def can_mark_actions(user: Actor, visit: Any, outlet_in_caseload: bool | None = None) -> bool:
+    """Mark a visit's action items done: the outlet's current mentor or the visit's author, a coordinator in region, an admin.
+
+    ``outlet_in_caseload`` lets a page that shows many visits of one outlet ask the caseload once.
+    """
+    if is_admin(user):
+        return True
+    if is_coordinator(user):
+        return in_region(user, visit.region_id)
+    if _is(user, Role.MENTOR):
+        if visit.mentor_id == user.id:
+            return True
+        return outlet_in_caseload if outlet_in_caseload is not None else in_caseload(user, visit.outlet_id)
+    return False
+
+
+def can_assign_mentor(user: Actor, outlet: Outlet) -> bool:
+    """Put an outlet in a mentor's caseload: coordinators in region (all-DKI: all), admins."""
+    return can_edit_outlet(user, outlet)
+
+
+# --- end mentor visits ------------------------------------------------------------------
+
+
 RULES: dict[str, Callable[..., bool]] = {
     AUTHENTICATED: lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
     "users.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
@@ -187,6 +244,21 @@ RULES: dict[str, Callable[..., bool]] = {
     "cohort.edit": lambda u, obj: can_edit_cohort(u, obj),
     "cohort.enrol": lambda u, obj: can_view_cohort(u, obj),
     "enrolment.view": lambda u, obj: can_view_enrolment(u, obj),
+    # mentor visits
+    "caseload.own": lambda u, obj=None: _is(u, Role.MENTOR),
+    "caseloads.manage": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "outlet.assign_mentor": lambda u, obj: can_assign_mentor(u, obj),
+    "visits.log": lambda u, obj=None: _is(u, Role.MENTOR),
+    "visits.offline": lambda u, obj=None: is_staff(u),
+    "visit.create": lambda u, obj: can_log_visit(u, obj),
+    "visit.view": lambda u, obj: can_view_visit(u, obj),
+    "visit.edit": lambda u, obj: can_edit_visit(u, obj),
+    "visit.staff_notes": lambda u, obj=None: is_staff(u),
+    "visit.actions": lambda u, obj: can_mark_actions(u, obj),
+    "visits.mine": lambda u, obj=None: _is(u, Role.TRAINEE),
+    "visits.dashboard": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "visits.export": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    # end mentor visits
 }
 
 

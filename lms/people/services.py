@@ -58,23 +58,33 @@ def _throttle_check(email: str, ip: str) -> None:
 def authenticate(email: str, password: str, ip: str) -> User:
     """Check the credentials; record the attempt. Raises Throttled or Invalid."""
     email = normalize_email(email)
+    throttled: Throttled | None = None
     with transaction():
-        _throttle_check(email, ip)
-        user = get_user_by_email(email)
-        if user is None:
-            burn_time(password)
-            ok = False
+        try:
+            _throttle_check(email, ip)
+        except Throttled as t:
+            throttled = t
+            # the attempt is refused unchecked, but kept in the audit log for security review
+            record("auth.login_throttled", actor=None, target_type="user", ip=ip, email=email,
+                   retry_after=t.retry_after_seconds)
         else:
-            ok = verify_password(user.password_hash, password)
-        if ok and user is not None and user.active:
-            user.last_login_at = utcnow()
-            db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
-            record("auth.login", actor=user, target=user, ip=ip)
-            return user
-        db.session.add(LoginFailure(email=email, ip=ip))
-        reason = "unknown_account" if user is None else ("inactive" if ok else "bad_password")
-        record("auth.login_failed", actor=None, target_type="user",
-               target_id=user.id if user else None, ip=ip, email=email, reason=reason)
+            user = get_user_by_email(email)
+            if user is None:
+                burn_time(password)
+                ok = False
+            else:
+                ok = verify_password(user.password_hash, password)
+            if ok and user is not None and user.active:
+                user.last_login_at = utcnow()
+                db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+                record("auth.login", actor=user, target=user, ip=ip)
+                return user
+            db.session.add(LoginFailure(email=email, ip=ip))
+            reason = "unknown_account" if user is None else ("inactive" if ok else "bad_password")
+            record("auth.login_failed", actor=None, target_type="user",
+                   target_id=user.id if user else None, ip=ip, email=email, reason=reason)
+    if throttled is not None:
+        raise throttled
     # Same message whatever failed, so accounts cannot be probed.
     raise Invalid(_("E-mail atau kata sandi salah, atau akun tidak aktif."))
 

@@ -73,8 +73,9 @@ def change_password():
             e.apply_to_form(form)
         else:
             # every other session ended with the token; this one continues under the new token
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             session.clear()
-            login_user(user)
+            login_user(user, remember=remembered)
             flash(_("Kata sandi sudah diganti. Sesi lain di perangkat lain sudah diakhiri."), "success")
             return redirect(url_for("core.home"))
     return render_template("auth/change_password.html", form=form)
