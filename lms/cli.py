@@ -53,9 +53,9 @@ def user_create(email: str, full_name: str, role: str, region_code: str | None, 
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Build the 2018 DKI Jakarta demo programme. Running it twice changes nothing."""
-    from .seed import DEMO_PASSWORD, seed_demo as run
+    from .seed import DEMO_PASSWORD, seed_all
 
-    report = run()
+    report = seed_all()
     if report.created:
         click.echo("created: " + ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())))
     else:

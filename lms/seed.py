@@ -295,3 +295,14 @@ def seed_history(cohort: "Cohort") -> None:
             e.progress_changed_at = last or e.started_at
             if e.completed_at is not None and last is not None:
                 e.completed_at = last
+
+
+def seed_all() -> SeedReport:
+    """Everything the demo needs, in order; each part is idempotent."""
+    report = seed_demo()
+    cohort = seed_cohort()
+    n = seed_evidence(cohort)
+    if n:
+        report.add("evidence", n)
+    seed_history(cohort)
+    return report
