@@ -230,6 +230,12 @@ def outlet_reports(outlet_id: str):
 
 # --- review queue --------------------------------------------------------------------------
 
+def _age_days(value: Any) -> int | None:
+    """The queue's "waiting at least N days" filter; absurd values (beyond a timedelta) mean no filter."""
+    days = int_or_none(value)
+    return days if days is not None and 0 < days <= 36500 else None
+
+
 @bp.route("/review")
 @rule("review.queue")
 def review_queue():
@@ -243,7 +249,7 @@ def review_queue():
     per_page = current_app.config["PAGE_SIZE"]
     page = _page()
     items, total = services.review_queue(actor, region_id=int_or_none(form.region.data), stage=stage,
-                                         min_age_days=int_or_none(form.age.data), page=page, per_page=per_page)
+                                         min_age_days=_age_days(form.age.data), page=page, per_page=per_page)
     return render_template("programme/review_queue.html", form=form, items=items, total=total, page=page,
                            pages=max(1, math.ceil(total / per_page)), now=services.utcnow(),
                            stage_names={s.key: s.name.get(_lang()) for s in cur.stages})
@@ -312,8 +318,10 @@ def cohort_detail(cohort_id: str):
     cohort = load(Cohort, cohort_id, "cohort.view")
     cur = services.curriculum_for(cohort)
     form = EnrolmentFilterForm(request.args)
+    from ..permissions import in_region, is_admin
+
     form.region.choices = [("", _("Semua wilayah"))] + [(str(r.id), r.name) for r in cohort.regions
-                                                         if allowed("cohort.view", cohort)]
+                                                         if is_admin(actor) or in_region(actor, r.id)]
     form.stage.choices = ([("", _("Semua langkah"))] + [(s.key, f"{s.number}. {s.name.get(_lang())}") for s in cur.stages]
                           + [("done", _("Selesai ketujuh langkah"))])
     stage = form.stage.data if form.stage.data in (*cur.stage_keys, "done") else None
