@@ -16,7 +16,7 @@ class RupiahField(StringField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("render_kw", {})
         kwargs["render_kw"].setdefault("inputmode", "numeric")
-        kwargs["render_kw"].setdefault("placeholder", "mis. 1.500.000")
+        kwargs["render_kw"].setdefault("placeholder", _l("mis. 1.500.000"))
         super().__init__(*args, **kwargs)
         self.amount: int | None = None
 
@@ -77,11 +77,19 @@ def options(pairs: list[tuple[Any, Any]]) -> list[Any]:
     return [SelectChoice(value=v, label=lbl) for v, lbl in pairs]
 
 
+#: the largest id (and page) a PostgreSQL integer column holds; beyond it SQLite overflows
+MAX_INT = 2**31 - 1
+
+
 def int_or_none(value: Any) -> int | None:
+    """An integer from user input (query string, form, URL), or None when it is not a sane one."""
     try:
-        return int(value) if value not in (None, "") else None
+        n = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    if n is not None and not -MAX_INT <= n <= MAX_INT:
+        return None
+    return n
 
 
 __all__ = ["RupiahField", "MonthField", "int_or_none", "Field"]

@@ -408,23 +408,29 @@ def test_manager_change_keeps_outlet_records_for_new_enrolment(factory, db):
 
 # --- bounded queries ------------------------------------------------------------------------------
 
-def _queue_with(factory, n):
-    from lms.files import PDF, CheckedUpload
+def _queue_with(factory, db, n):
+    """``n`` outlets with a submitted licence each, written in one transaction."""
+    from lms.db import transaction
+    from lms.programme.models import Licence, LicenceType
 
-    for _ in range(n):
-        t = factory.user("trainee", region="3171", phone="+6281234567003")
-        services.save_licence(t, t.managed_outlet, services.LicenceInput("NIB", "9120001234567", date(2018, 3, 1), "OSS"),
-                              CheckedUpload(tiny_pdf(), PDF, "nib.pdf"))
+    cohort = factory.cohort()
+    trainees = factory.enrolled_trainees(n, cohort)
+    with transaction():
+        for t in trainees:
+            db.session.add(Licence(outlet_id=t.managed_outlet.id, region_id=t.region_id, stage_key="perizinan",
+                                   status=EvidenceStatus.SUBMITTED, submitted_by_id=t.id, submitted_at=utcnow(),
+                                   licence_type=LicenceType.NIB, number="9120001234567", issued_on=date(2018, 3, 1),
+                                   issuing_office="OSS"))
 
 
-def test_review_queue_queries_do_not_grow(client, factory, login_as, count_queries, app):
+def test_review_queue_queries_do_not_grow(client, factory, login_as, count_queries, app, db):
     app.config["PAGE_SIZE"] = 300
     login_as("coordinator", region="3171")
-    _queue_with(factory, 10)
+    _queue_with(factory, db, 10)
     client.get("/review")
     with count_queries() as small:
         assert client.get("/review").status_code == 200
-    _queue_with(factory, 290)
+    _queue_with(factory, db, 290)
     with count_queries() as big:
         body = client.get("/review").get_data(as_text=True)
     assert "300 bukti menunggu" in body
@@ -435,16 +441,11 @@ def test_cohort_list_queries_do_not_grow(client, factory, login_as, count_querie
     app.config["PAGE_SIZE"] = 300
     cohort = factory.cohort()
     login_as("coordinator", region=None)
-
-    def add(n):
-        for _ in range(n):
-            factory.enrolment(cohort=cohort)
-
-    add(10)
+    factory.enrolled_trainees(10, cohort)
     client.get(f"/cohorts/{cohort.id}")
     with count_queries() as small:
         assert client.get(f"/cohorts/{cohort.id}").status_code == 200
-    add(290)
+    factory.enrolled_trainees(290, cohort)
     with count_queries() as big:
         body = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
     assert "300 pengelola" in body

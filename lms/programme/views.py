@@ -7,6 +7,7 @@ from typing import Any
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import files
@@ -344,7 +345,8 @@ def cohort_enrol_all(cohort_id: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     n = services.enrol_all(_actor(), cohort)
-    flash(_("%(n)d pengelola didaftarkan ke angkatan ini.", n=n), "success")
+    flash(ngettext("%(num)d pengelola didaftarkan ke angkatan ini.", "%(num)d pengelola didaftarkan ke angkatan ini.",
+                   n), "success")
     return redirect(url_for("programme.cohort_detail", cohort_id=cohort.id))
 
 
