@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _check_secret_key(app)
     _load_curricula(app)
+    _load_certificate_designs(app)
     _configure_database(app)
 
     from . import models  # noqa: F401  (the whole schema, for Alembic and relationships)
@@ -99,6 +100,18 @@ def _load_curricula(app: Flask) -> None:
         raise ConfigError("invalid curriculum:\n  " + "\n  ".join(e.problems)) from None
 
 
+def _load_certificate_designs(app: Flask) -> None:
+    """Validate the certificate designs (certificates/*/); refuse to start on an invalid one."""
+    from .certification import load_designs, warn_if_slow_fonts
+    from .certification.designs import DesignError
+
+    try:
+        load_designs(app)
+    except DesignError as e:
+        raise ConfigError("invalid certificate design:\n  " + "\n  ".join(e.problems)) from None
+    warn_if_slow_fonts(app)
+
+
 def _configure_database(app: Flask) -> None:
     url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
@@ -116,6 +129,7 @@ def _configure_database(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .certification.views import bp as certification_bp
     from .core.views import bp as core_bp
     from .people.views import bp as people_bp
     from .places.views import bp as places_bp
@@ -129,10 +143,24 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(programme_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(visits_bp)
+    app.register_blueprint(certification_bp)
+    from .certification import init_app as init_certification
+
+    init_certification(app)
 
 
 def _install_request_hooks(app: Flask) -> None:
     from .db import reset_write_intent, set_write_intent
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # NUL is never valid text input, and PostgreSQL refuses it in any text parameter
+        # (a 500 on the search box, the sign-in form, …): refuse it up front as a bad request.
+        from flask import abort
+
+        sources = [request.args] + ([request.form] if request.method == "POST" else [])
+        if any("\x00" in v for src in sources for vs in src.listvalues() for v in vs):
+            abort(400)
 
     @app.before_request
     def _mark_writes() -> None:

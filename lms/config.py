@@ -54,6 +54,27 @@ class Defaults:
     #: where uploaded files live; default instance/uploads
     UPLOAD_DIR: str | None = None
 
+    # Certificates
+    #: where rendered certificate PDFs are kept (LMS_CERTIFICATE_DIR); default instance/certificates
+    CERTIFICATE_DIR: str | None = None
+    #: the design folders (certificates/<design>/); default certificates/ beside lms/
+    CERTIFICATE_DESIGNS_DIR: str | None = None
+    #: signatories per kind, overriding the designs' metadata.yaml, e.g. LMS_CERTIFICATE_SIGNATORIES=
+    #: '{"bimtek": [{"name": "…", "title": "…", "nip": "…"}]}'
+    CERTIFICATE_SIGNATORIES: dict | None = None
+    #: render processes in the web process for bulk runs and first downloads (0: render in the calling thread)
+    CERTIFICATE_RENDER_PROCESSES = 2
+    #: recycle a render process after this many certificates: WeasyPrint (Pango) keeps ~25 KB of native
+    #: memory per render that nothing frees, so long-lived render processes are replaced (None: never)
+    CERTIFICATE_RENDER_MAX_TASKS_PER_CHILD: int | None = 200
+    #: CPU seconds one certificate may take to render
+    CERTIFICATE_RENDER_TIME_LIMIT = 20
+    #: public verify page: requests per minute per address
+    CERTIFICATE_VERIFY_PER_MINUTE = 30
+    #: Redis for bulk runs on RQ (LMS_REDIS_URL, e.g. redis://127.0.0.1:6379/0); empty: in-process worker thread
+    REDIS_URL: str | None = None
+    CERTIFICATE_QUEUE = "certificates"
+
 
 class TestingDefaults:
     TESTING = True

@@ -47,9 +47,12 @@ class MonthField(DateField):
     """<input type="month">: a date on the first of the month."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from wtforms.widgets import MonthInput
+
         kwargs.setdefault("format", "%Y-%m")
+        # its own widget: DateField's widget instance is shared by every date field
+        kwargs.setdefault("widget", MonthInput())
         super().__init__(*args, **kwargs)
-        self.widget.input_type = "month"  # type: ignore[attr-defined]
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist or not valuelist[0]:

@@ -8,3 +8,6 @@ from .programme.models import (  # noqa: F401
 )
 from .sessions.models import CalendarFeed, Registration, SessionSpeaker, TrainingSession  # noqa: F401
 from .visits.models import ActionItem, MentorAssignment, Visit, VisitPhoto  # noqa: F401
+from .certification.models import (  # noqa: F401
+    Certificate, CertificateCounter, CertificateJob, CertificateJobItem,
+)

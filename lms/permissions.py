@@ -219,6 +219,78 @@ def can_assign_mentor(user: Actor, outlet: Outlet) -> bool:
 # --- end mentor visits ------------------------------------------------------------------
 
 
+# --- certificates -------------------------------------------------------------------------
+
+def can_view_certificate(user: Actor, cert: Any) -> bool:
+    """Admins: all. Coordinators: their region's. Trainees: their own. Mentors: none."""
+    if is_admin(user):
+        return True
+    if is_coordinator(user):
+        return in_region(user, cert.region_id)
+    return _is(user, Role.TRAINEE) and cert.holder_id == user.id
+
+
+def can_manage_certificate(user: Actor, cert: Any) -> bool:
+    """Revoke and correct: admins, coordinators of the certificate's region."""
+    return is_admin(user) or (is_coordinator(user) and in_region(user, cert.region_id))
+
+
+def can_download_certificate(user: Actor, cert: Any) -> bool:
+    """The PDF: whoever sees the certificate while it is active; once revoked, only those who manage it."""
+    return can_view_certificate(user, cert) and (cert.status.value == "active" or can_manage_certificate(user, cert))
+
+
+def can_certify_session(user: Actor, session: Any) -> bool:
+    return is_admin(user) or (is_coordinator(user) and in_region(user, session.region_id))
+
+
+def can_certify_enrolment(user: Actor, enrolment: Any) -> bool:
+    return is_admin(user) or (is_coordinator(user) and in_region(user, enrolment.region_id))
+
+
+def can_certify_cohort(user: Actor, cohort: Any) -> bool:
+    return _is(user, Role.ADMIN, Role.COORDINATOR) and can_view_cohort(user, cohort)
+
+
+def can_view_certificate_job(user: Actor, job: Any) -> bool:
+    """A bulk run: admins; the coordinator who started it; coordinators of its region (all-DKI runs: all-DKI coordinators)."""
+    if is_admin(user):
+        return True
+    if not is_coordinator(user):
+        return False
+    if job.created_by_id == user.id:
+        return True
+    return user.region_id is None if job.region_id is None else in_region(user, job.region_id)
+
+
+def certificate_scope(user: Actor) -> sa.ColumnElement[bool]:
+    """``can_view_certificate`` as SQL."""
+    from .certification.models import Certificate
+
+    if is_admin(user):
+        return sa.true()
+    if is_coordinator(user):
+        return sa.true() if user.region_id is None else Certificate.region_id == user.region_id
+    if _is(user, Role.TRAINEE):
+        return Certificate.holder_id == user.id
+    return sa.false()
+
+
+# --- end certificates ---------------------------------------------------------------------
+
+
+# --- training sessions ------------------------------------------------------------------
+
+def _sessions():  # type: ignore[no-untyped-def]
+    """The session rules (lms/sessions/rules.py), imported late: they need the session models."""
+    from .sessions import rules
+
+    return rules
+
+
+# --- end training sessions --------------------------------------------------------------
+
+
 RULES: dict[str, Callable[..., bool]] = {
     AUTHENTICATED: lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
     "users.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
@@ -259,6 +331,25 @@ RULES: dict[str, Callable[..., bool]] = {
     "visits.dashboard": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     "visits.export": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     # end mentor visits
+    # certificates
+    "certificates.own": lambda u, obj=None: _is(u, Role.TRAINEE),
+    "certificates.manage": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "certificate.view": lambda u, obj: can_view_certificate(u, obj),
+    "certificate.manage": lambda u, obj: can_manage_certificate(u, obj),
+    "certificate.download": lambda u, obj: can_download_certificate(u, obj),
+    "certificates.session": lambda u, obj: can_certify_session(u, obj),
+    "certificates.enrolment": lambda u, obj: can_certify_enrolment(u, obj),
+    "certificates.cohort": lambda u, obj: can_certify_cohort(u, obj),
+    "certificate_job.view": lambda u, obj: can_view_certificate_job(u, obj),
+    # end certificates
+    # training sessions (the rules themselves: lms/sessions/rules.py)
+    "sessions.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR, Role.MENTOR, Role.TRAINEE),
+    "sessions.create": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "session.view": lambda u, obj: _sessions().can_view_session(u, obj),
+    "session.manage": lambda u, obj: _sessions().can_manage_session(u, obj),
+    "session.register": lambda u, obj: _sessions().can_register(u, obj),
+    "calendar.feed": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR, Role.MENTOR, Role.TRAINEE),
+    # end training sessions
 }
 
 
@@ -350,10 +441,10 @@ def authorize(obj: Any, view_action: str, action: str | None = None) -> Any:
 def load(model: type, ident: Any, view_action: str, action: str | None = None) -> Any:
     from .extensions import db
 
-    try:
-        obj = db.session.get(model, int(ident))
-    except (TypeError, ValueError):
-        obj = None
+    from .forms_common import int_or_none
+
+    pk = int_or_none(ident)  # None for non-numbers and for numbers too large for the database
+    obj = db.session.get(model, pk) if pk is not None else None
     return authorize(obj, view_action, action)
 
 

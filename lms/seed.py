@@ -301,8 +301,18 @@ def seed_all() -> SeedReport:
     """Everything the demo needs, in order; each part is idempotent."""
     report = seed_demo()
     cohort = seed_cohort()
+    from .sessions.seed import seed_sessions
+
+    n = seed_sessions(cohort)
+    if n:
+        report.add("session", n)
     n = seed_evidence(cohort)
     if n:
         report.add("evidence", n)
+    from .visits.seed import seed_visits
+
+    for kind, count in seed_visits().items():
+        if count:
+            report.add(kind, count)
     seed_history(cohort)
     return report

@@ -176,5 +176,388 @@ class JourneyMixin:
         return a
 
 
-class Factory(JourneyMixin, BaseFactory):
+# --- a small world in region 3171, for access grids ------------------------------------------
+
+class World:
+    """Objects in Jakarta Pusat (3171) and the users who look at them.
+
+    ``owner`` manages ``outlet`` and is enrolled (``enrolment``) in ``cohort`` (3171 only);
+    ``cohort_multi`` spans 3171 and 3172; ``evidence`` is the owner's submitted licence (with a
+    scan); ``setup_token`` is a valid password set-up link of ``pending`` (a 3171 mentor with no
+    password yet); ``visit`` was logged by ``mentor`` at ``outlet``, with ``action_item`` and
+    ``photo``; ``session`` is a past 3171 Bimtek the owner attended, ``certificate`` the owner's
+    certificate for it, ``job`` a finished (empty) bulk run for it; ``upcoming`` is a 3171 Bimtek of
+    ``cohort`` starting in 20 minutes where the owner holds a seat, ``feed_token`` the admin's calendar
+    feed. ``users`` maps each grid role to the user who plays it (None: anonymous).
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+#: the roles of the access grid, in column order
+GRID_ROLES = ("anonymous", "trainee", "owner", "mentor", "coord_3171", "coord_3172", "coord_all", "admin")
+
+
+class WorldMixin:
+    db: Any
+
+    def world(self) -> World:
+        from datetime import date, timedelta
+
+        from lms.files import PDF, CheckedUpload
+        from lms.people import services as people_services
+        from lms.permissions import SYSTEM
+        from lms.programme import services as programme_services
+
+        owner = self.user("trainee", region="3171", phone="+6281234567101", full_name="Pemilik Uji")  # type: ignore[attr-defined]
+        other = self.user("trainee", region="3171", phone="+6281234567102", full_name="Tetangga Uji")  # type: ignore[attr-defined]
+        mentor = self.user("mentor", region="3171")  # type: ignore[attr-defined]
+        self.assign_mentor(mentor, owner.managed_outlet)  # type: ignore[attr-defined]
+        users = {
+            "anonymous": None,
+            "trainee": other,
+            "owner": owner,
+            "mentor": mentor,
+            "coord_3171": self.user("coordinator", region="3171"),  # type: ignore[attr-defined]
+            "coord_3172": self.user("coordinator", region="3172"),  # type: ignore[attr-defined]
+            "coord_all": self.user("coordinator", region=None),  # type: ignore[attr-defined]
+            "admin": self.user("admin", region=None),  # type: ignore[attr-defined]
+        }
+        cohort = self.cohort(regions=("3171",))  # type: ignore[attr-defined]
+        cohort_multi = self.cohort(regions=("3171", "3172"))  # type: ignore[attr-defined]
+        enrolment = self.enrolment(cohort=cohort, trainee=owner)  # type: ignore[attr-defined]
+        evidence = programme_services.save_licence(
+            owner, owner.managed_outlet,
+            programme_services.LicenceInput("NIB", "9120001234567", date(2018, 3, 1), "OSS"),
+            CheckedUpload(tiny_pdf(), PDF, "nib.pdf"))
+        pending, token = people_services.create_user(SYSTEM, people_services.UserInput(
+            email=f"tertunda{next(_seq)}@uji.example", full_name="Akun Tertunda", role=Role.MENTOR,
+            region_id=self.region("3171").id))  # type: ignore[attr-defined]
+        assert token
+        visit = self.visit_with_extras(mentor, owner.managed_outlet)
+        # a 3171 Bimtek the owner attended, their certificate for it, and a (finished, empty) bulk run
+        from lms.certification.models import CertificateJob
+
+        session = self.session(region="3171", cohort=cohort)  # type: ignore[attr-defined]
+        self.register(session, owner, "present")  # type: ignore[attr-defined]
+        certificate = self.certificate(session=session, holder=owner)  # type: ignore[attr-defined]
+        with transaction():
+            job = CertificateJob(kind="bimtek", scope="session", session_id=session.id, cohort_id=cohort.id,
+                                 region_id=session.region_id, title=session.title)
+            self.db.session.add(job)
+        # a 3171 Bimtek of the cohort starting in 20 minutes (check-in and attendance open), the owner
+        # holding a seat; two more enrolled trainees for a group registration; the admin's calendar feed
+        from lms.sessions import services as sessions_services
+
+        upcoming = self.training_session(cohort, "3171", starts_in=timedelta(minutes=20), hours=4,  # type: ignore[attr-defined]
+                                         capacity=10)
+        self.enrolled_trainees(2, cohort, region="3171")  # type: ignore[attr-defined]
+        self.seat(upcoming, owner)  # type: ignore[attr-defined]
+        feed_token = sessions_services.create_feed(users["admin"])
+        return World(owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
+                     cohort=cohort, cohort_multi=cohort_multi, enrolment=enrolment, evidence=evidence,
+                     pending=pending, setup_token=token, visit=visit, action_item=visit.action_items[0],
+                     photo=visit.photos[0], session=session, certificate=certificate, job=job,
+                     upcoming=upcoming, feed_token=feed_token)
+
+    def visit_with_extras(self, mentor: User, outlet: Outlet) -> Any:
+        """A field visit logged today by ``mentor``, with one open action item and one photo."""
+        import secrets
+        from datetime import timedelta
+
+        from lms.db import utcnow
+        from lms.files import PNG, CheckedUpload, store
+        from lms.visits.models import ActionItem, Visit, VisitKind, VisitPhoto
+
+        now = utcnow()
+        with transaction():
+            visit = Visit(outlet_id=outlet.id, mentor_id=mentor.id, region_id=outlet.region_id,
+                          visited_at=now - timedelta(hours=1), kind=VisitKind.FIELD_VISIT, stages=["pendampingan"],
+                          observations="Pencatatan stok belum rapi", staff_notes="Catatan staf: pantau terus",
+                          client_key=secrets.token_hex(16))
+            visit.action_items.append(ActionItem(outlet_id=outlet.id, description="Rapikan buku stok",
+                                                 owner="Pengelola", due_on=(now + timedelta(days=7)).date()))
+            visit.photos.append(VisitPhoto(file=store(CheckedUpload(tiny_png(), PNG, "foto.png"), mentor.id)))
+            self.db.session.add(visit)
+        return visit
+
+
+def endpoint_urls(w: World) -> dict[str, str]:
+    """One concrete URL per endpoint of the app (``static`` excluded), built on ``w``."""
+    return {
+        "core.index": "/",
+        "core.home": "/home",
+        "core.healthz": "/healthz",
+        "core.set_language": "/lang",
+        "people.login": "/login",
+        "people.logout": "/logout",
+        "people.change_password": "/account/password",
+        "people.set_password": f"/set-password/{w.setup_token}",
+        "people.user_list": "/users",
+        "people.user_create": "/users/new",
+        "people.user_detail": f"/users/{w.owner.id}",
+        "people.user_edit": f"/users/{w.owner.id}/edit",
+        "people.user_set_active": f"/users/{w.owner.id}/active",
+        "people.user_reset_password": f"/users/{w.owner.id}/reset-password",
+        "places.outlet_list": "/outlets",
+        "places.outlet_create": "/outlets/new",
+        "places.outlet_detail": f"/outlets/{w.outlet.id}",
+        "places.outlet_edit": f"/outlets/{w.outlet.id}/edit",
+        "programme.my_progress": "/progress",
+        "programme.enrolment_detail": f"/enrolments/{w.enrolment.id}",
+        "programme.evidence_new": f"/outlets/{w.outlet.id}/evidence/licence/new",
+        "programme.evidence_detail": f"/evidence/{w.evidence.id}",
+        "programme.evidence_edit": f"/evidence/{w.evidence.id}/edit",
+        "programme.evidence_file": f"/evidence/{w.evidence.id}/file",
+        "programme.evidence_review": f"/evidence/{w.evidence.id}/review",
+        "programme.outlet_reports": f"/outlets/{w.outlet.id}/reports",
+        "programme.review_queue": "/review",
+        "programme.cohort_list": "/cohorts",
+        "programme.cohort_create": "/cohorts/new",
+        "programme.cohort_detail": f"/cohorts/{w.cohort.id}",
+        "programme.cohort_edit": f"/cohorts/{w.cohort.id}/edit",
+        "programme.cohort_enrol_all": f"/cohorts/{w.cohort.id}/enrol-all",
+        "visits.my_caseload": "/caseload",
+        "visits.caseloads": "/caseloads",
+        "visits.visit_new": "/visits/new",
+        "visits.csrf_token": "/visits/csrf",
+        "visits.visit_detail": f"/visits/{w.visit.id}",
+        "visits.visit_edit": f"/visits/{w.visit.id}/edit",
+        "visits.action_done": f"/action-items/{w.action_item.id}/done",
+        "visits.visit_photo": f"/visit-photos/{w.photo.id}",
+        "visits.outlet_timeline": f"/outlets/{w.outlet.id}/timeline",
+        "visits.my_visits": "/visits/mine",
+        "visits.dashboard": "/visits/dashboard",
+        "visits.export": "/visits/export",
+        "certification.verify": f"/verify/{w.certificate.verification_code}",
+        "certification.mine": "/certificates/mine",
+        "certification.index": "/certificates",
+        "certification.detail": f"/certificates/{w.certificate.id}",
+        "certification.download": f"/certificates/{w.certificate.id}/pdf",
+        "certification.revoke": f"/certificates/{w.certificate.id}/revoke",
+        "certification.correct": f"/certificates/{w.certificate.id}/correct",
+        "certification.session_candidates": f"/certificates/sessions/{w.session.id}",
+        "certification.cohort_candidates": f"/certificates/cohorts/{w.cohort.id}",
+        "certification.issue_session": f"/certificates/sessions/{w.session.id}/attendees/{w.owner.id}",
+        "certification.issue_enrolment": f"/certificates/enrolments/{w.enrolment.id}",
+        "certification.bulk_session": f"/certificates/sessions/{w.session.id}/bulk",
+        "certification.bulk_cohort": f"/certificates/cohorts/{w.cohort.id}/bulk",
+        "certification.job": f"/certificates/jobs/{w.job.id}",
+        "certification.job_status": f"/certificates/jobs/{w.job.id}/status.json",
+        "certification.job_retry": f"/certificates/jobs/{w.job.id}/retry",
+        "certification.job_zip": f"/certificates/jobs/{w.job.id}/zip",
+        "sessions.schedule": "/sessions",
+        "sessions.month": "/sessions/calendar",
+        "sessions.session_new": "/sessions/new",
+        "sessions.session_detail": f"/sessions/{w.upcoming.id}",
+        "sessions.session_edit": f"/sessions/{w.upcoming.id}/edit",
+        "sessions.session_cancel": f"/sessions/{w.upcoming.id}/cancel",
+        "sessions.register": f"/sessions/{w.upcoming.id}/register",
+        "sessions.unregister": f"/sessions/{w.upcoming.id}/unregister",
+        "sessions.register_group": f"/sessions/{w.upcoming.id}/register-group",
+        "sessions.attendance": f"/sessions/{w.upcoming.id}/attendance",
+        "sessions.qr_page": f"/sessions/{w.upcoming.id}/qr",
+        "sessions.qr_svg": f"/sessions/{w.upcoming.id}/qr.svg",
+        "sessions.checkin": f"/checkin/{w.upcoming.id}/{_checkin_token(w.upcoming)}",
+        "sessions.session_ics": f"/sessions/{w.upcoming.id}/calendar.ics",
+        "sessions.feed_settings": "/calendar/feed",
+        "sessions.feed": f"/calendar/{w.feed_token}.ics",
+    }
+
+
+def _checkin_token(session: Any) -> str:
+    from lms.sessions import services
+
+    return services.checkin_token(session, services.checkin_step())
+
+
+# --- mentor visits ---------------------------------------------------------------------------
+
+class VisitsMixin:
+    db: Any
+
+    def visit(self, mentor: User, outlet: Outlet, *, visited_at: Any = None, created_at: Any = None,
+              observations: str = "Stok sembako tertata", staff_notes: str = "", next_visit_on: Any = None,
+              stages: tuple[str, ...] = ("pendampingan",), actions: tuple[tuple[str, str, Any], ...] = (),
+              done: bool = False, refresh: bool = True) -> Any:
+        """A visit straight in the database (``actions``: (description, owner, due_on) rows)."""
+        import secrets
+        from datetime import timedelta
+
+        from lms.db import utcnow
+        from lms.programme.services import refresh_for_outlets
+        from lms.visits.models import ActionItem, Visit, VisitKind
+
+        visited_at = visited_at or utcnow() - timedelta(hours=1)
+        with transaction():
+            v = Visit(outlet_id=outlet.id, mentor_id=mentor.id, region_id=outlet.region_id, visited_at=visited_at,
+                      kind=VisitKind.FIELD_VISIT, stages=list(stages), observations=observations,
+                      staff_notes=staff_notes, next_visit_on=next_visit_on, client_key=secrets.token_hex(16))
+            if created_at is not None:
+                v.created_at = v.updated_at = created_at
+            for desc, owner, due in actions:
+                v.action_items.append(ActionItem(outlet_id=outlet.id, description=desc, owner=owner, due_on=due,
+                                                 done_at=utcnow() if done else None))
+            self.db.session.add(v)
+            self.db.session.flush()
+            if refresh:
+                refresh_for_outlets([outlet.id])
+        return v
+
+    def caseload(self, n: int, region: str = "3171", mentor: User | None = None) -> tuple[User, list[Outlet]]:
+        """A mentor (new unless given) with ``n`` new outlets of ``region`` in their caseload."""
+        mentor = mentor or self.user("mentor", region=region)  # type: ignore[attr-defined]
+        outlets = [self.outlet(region) for _ in range(n)]  # type: ignore[attr-defined]
+        for o in outlets:
+            self.assign_mentor(mentor, o)  # type: ignore[attr-defined]
+        return mentor, outlets
+
+# --- certificates ---------------------------------------------------------------------------
+
+class CertificatesMixin:
+    db: Any
+
+    def session(self, region: str = "3171", cohort: Any = None, stage_key: str = "pelatihan", *,
+                title: str = "Bimtek e-Warong Uji", cancelled: bool = False, days_ago: int | None = None,
+                capacity: int = 300) -> Any:
+        """A training session that has ended (10 April 2018, 08:00–15:00 WIB unless ``days_ago`` is given)."""
+        import secrets
+        from datetime import datetime, timedelta, timezone
+
+        from lms.db import utcnow
+        from lms.sessions.models import SessionStatus, TrainingSession
+
+        cohort = cohort or self.cohort()  # type: ignore[attr-defined]
+        start = (utcnow() - timedelta(days=days_ago)) if days_ago is not None else datetime(2018, 4, 10, 1, 0, tzinfo=timezone.utc)
+        s = TrainingSession(title=title, stage_key=stage_key, cohort_id=cohort.id, region_id=self.region(region).id,  # type: ignore[attr-defined]
+                            venue_name=f"Aula Uji {secrets.token_hex(3)}", starts_at=start,
+                            ends_at=start + timedelta(hours=7), capacity=capacity, seats_taken=0,
+                            checkin_secret=secrets.token_hex(16),
+                            status=SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED,
+                            cancelled_at=utcnow() if cancelled else None)
+        with transaction():
+            self.db.session.add(s)
+        return s
+
+    def register(self, session: Any, user: User, attendance: str | None = "present", status: str = "registered") -> Any:
+        from lms.sessions.models import Attendance, Registration, RegistrationStatus
+
+        r = Registration(session_id=session.id, user_id=user.id, status=RegistrationStatus(status),
+                         attendance=Attendance(attendance) if attendance else None)
+        with transaction():
+            self.db.session.add(r)
+        return r
+
+    def attendee(self, session: Any, attendance: str | None = "present", region: str = "3171", **kw: Any) -> User:
+        """A trainee with an outlet, registered for ``session`` with ``attendance``."""
+        user = self.user("trainee", region=region, **kw)  # type: ignore[attr-defined]
+        self.register(session, user, attendance)
+        return user
+
+    def completed_enrolment(self, cohort: Any = None, trainee: User | None = None, region: str = "3171") -> Any:
+        """An enrolment whose summary says all seven steps are complete."""
+        from lms.db import utcnow
+
+        e = self.enrolment(cohort=cohort, trainee=trainee, region=region)  # type: ignore[attr-defined]
+        with transaction():
+            e.current_stage = None
+            e.completed_count = 7
+            e.completed_at = utcnow()
+        return e
+
+    def certificate(self, session: Any = None, holder: User | None = None, actor: Any = None, **kw: Any) -> Any:
+        """An issued Bimtek certificate (a session and an attendee made when not given)."""
+        from lms.certification import services
+        from lms.permissions import SYSTEM
+
+        session = session or self.session(**kw)
+        holder = holder or self.attendee(session)
+        return services.issue_for_session(actor or SYSTEM, services.design_for("bimtek"), session, holder).certificate
+
+
+# --- training sessions ------------------------------------------------------------------------
+
+class SessionsMixin:
+    """Upcoming sessions, enrolled trainees in bulk, and seats taken the way the service takes them."""
+
+    db: Any
+
+    def training_session(self, cohort: Any = None, region: str = "3171", *, starts_in: Any = None,
+                         starts_at: Any = None, hours: float = 8, capacity: int = 40, title: str | None = None,
+                         venue: str | None = None, speakers: tuple[tuple[str, str], ...] = (),
+                         stage_key: str = "pelatihan", cancelled: bool = False) -> Any:
+        """A scheduled session (a week ahead, 08:00 WIB, unless told), written straight to the database."""
+        import secrets
+        from datetime import datetime, time, timedelta
+
+        from lms.db import utcnow
+        from lms.i18n import WIB, to_wib
+        from lms.sessions.models import SessionSpeaker, SessionStatus, SpeakerAgency, TrainingSession
+        from lms.sessions.services import fold
+
+        cohort = cohort or self.cohort()  # type: ignore[attr-defined]
+        if starts_at is None:
+            day = to_wib(utcnow() + (starts_in if starts_in is not None else timedelta(days=7))).date()
+            starts_at = datetime.combine(day, time(8, 0), tzinfo=WIB) if starts_in is None else utcnow() + starts_in
+        n = next(_seq)
+        s = TrainingSession(title=title or f"Bimtek Uji {n}", stage_key=stage_key, cohort_id=cohort.id,
+                            region_id=self.region(region).id, venue_name=venue or f"Aula Uji {n}",  # type: ignore[attr-defined]
+                            venue_address="Jl. Uji No. 1", starts_at=starts_at,
+                            ends_at=starts_at + timedelta(hours=hours), capacity=capacity, seats_taken=0,
+                            checkin_secret=secrets.token_hex(32),
+                            status=SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED,
+                            cancelled_at=utcnow() if cancelled else None,
+                            speakers=[SessionSpeaker(name=nm, name_key=fold(nm), agency=SpeakerAgency(ag), position=i)
+                                      for i, (nm, ag) in enumerate(speakers)])
+        with transaction():
+            self.db.session.add(s)
+        return s
+
+    def seat(self, session: Any, user: User, status: str = "registered", attendance: str | None = None,
+             waitlisted_at: Any = None) -> Any:
+        """A registration with ``seats_taken`` kept in step (as the service would)."""
+        from lms.db import utcnow
+        from lms.sessions.models import Attendance, Registration, RegistrationStatus, TrainingSession
+
+        with transaction():
+            r = Registration(session_id=session.id, user_id=user.id, status=RegistrationStatus(status),
+                             waitlisted_at=(waitlisted_at or utcnow()) if status == "waitlisted" else None,
+                             attendance=Attendance(attendance) if attendance else None)
+            self.db.session.add(r)
+            if status == "registered":
+                self.db.session.execute(sa.update(TrainingSession).where(TrainingSession.id == session.id)
+                                        .values(seats_taken=TrainingSession.seats_taken + 1))
+        self.db.session.expire(session)
+        return r
+
+    def enrolled_trainees(self, n: int, cohort: Any, region: str = "3171") -> list[User]:
+        """``n`` trainees with complete profiles, outlets in ``region`` and active enrolments in ``cohort``, in one go."""
+        from tests.conftest import TEST_PASSWORD
+
+        from lms.programme.models import Enrolment, EnrolmentStatus
+
+        kec = self.kecamatan(region)  # type: ignore[attr-defined]
+        pw = hash_password(TEST_PASSWORD)
+        users: list[User] = []
+        with transaction():
+            for _i in range(n):
+                k = next(_seq)
+                outlet = Outlet(code=f"EW-{region}-{k:05d}", name=f"e-Warong Uji {k}", kube_name=f"KUBE Uji {k}",
+                                address="Jl. Uji No. 1", kelurahan="Kelurahan Uji", kecamatan_id=kec.id,
+                                region_id=kec.region_id, phone="+6281234567890", active=True)
+                user = User(email=f"peserta{k}@uji.example", full_name=f"Peserta Uji {k:05d}", role=Role.TRAINEE,
+                            region_id=kec.region_id, password_hash=pw, phone="+6281234567001")
+                self.db.session.add_all([outlet, user])
+                self.db.session.flush()
+                outlet.manager_id = user.id
+                self.db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
+                self.db.session.add(Enrolment(cohort_id=cohort.id, user_id=user.id, outlet_id=outlet.id,
+                                              region_id=outlet.region_id, status=EnrolmentStatus.ACTIVE,
+                                              current_stage="pendaftaran", completed_count=0))
+                users.append(user)
+        return users
+
+
+class Factory(SessionsMixin, CertificatesMixin, VisitsMixin, WorldMixin, JourneyMixin, BaseFactory):
     """All factories; areas add their mixins here."""

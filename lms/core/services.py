@@ -21,6 +21,18 @@ def home_context(actor: User) -> dict[str, Any]:
     ctx: dict[str, Any] = {"user": actor}
     if actor.role is Role.TRAINEE:
         ctx["outlet"] = actor.managed_outlet
+        from ..programme.services import current_enrolment, curriculum_for
+
+        enrolment = current_enrolment(actor)
+        ctx["enrolment"] = enrolment
+        if enrolment is not None:
+            cur = curriculum_for(enrolment.cohort)
+            ctx["stages"] = cur.stages
+            ctx["current_stage"] = cur.stage(enrolment.current_stage) if enrolment.current_stage else None
+        # training sessions: my upcoming sessions and the cancelled ones to tell me about
+        from ..sessions.services import trainee_home
+
+        ctx.update(trainee_home(actor))
         return ctx
     scope = permissions.outlet_scope(actor)
     outlets_by_region = db.session.execute(

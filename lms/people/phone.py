@@ -14,9 +14,12 @@ def normalize_phone(raw: str | None) -> str | None:
     """
     if raw is None:
         return None
-    value = _SEPARATORS.sub("", str(raw).strip())
-    if value.endswith(".0"):  # a number that went through a spreadsheet as a float
+    value = str(raw).strip()
+    # a number that went through a spreadsheet as a float; checked before the dots are
+    # dropped as separators, or "81234567890.0" would gain a digit
+    if re.fullmatch(r"\+?\d+\.0", value):
         value = value[:-2]
+    value = _SEPARATORS.sub("", value)
     if not value:
         return None
     if value.startswith("+"):

@@ -55,9 +55,17 @@ def _throttle_check(email: str, ip: str) -> None:
             raise Throttled(max(1, math.ceil(retry.total_seconds())))
 
 
+def _attempt_key(email: str) -> str:
+    """What a failed attempt is recorded under. Input that is not an e-mail address (a password
+    typed into the wrong box, say) is kept only as a hash, never as text."""
+    if "@" in email and " " not in email and len(email) <= 254:
+        return email
+    return "sha256:" + hashlib.sha256(email.encode()).hexdigest()[:40]
+
+
 def authenticate(email: str, password: str, ip: str) -> User:
     """Check the credentials; record the attempt. Raises Throttled or Invalid."""
-    email = normalize_email(email)
+    email = _attempt_key(normalize_email(email))
     throttled: Throttled | None = None
     with transaction():
         try:
@@ -291,6 +299,15 @@ def reset_password(actor: Any, user: User, ip: str | None = None) -> str:
     return token
 
 
+def _phone_search(q: str) -> list[sa.ColumnElement[bool]]:
+    """Match a number as people type it (0812-3456-7890) against the stored +62… form."""
+    raw = "".join(q.split()).replace("-", "").replace("(", "").replace(")", "").replace(".", "").lstrip("+")
+    if len(raw) < 4 or not raw.isdigit():
+        return []
+    digits = raw[2:] if raw.startswith("00") else raw[1:] if raw.startswith("0") else raw
+    return [User.phone.like(f"%{digits}%")]
+
+
 def search_users(actor: Any, *, q: str = "", region_id: int | None = None, role: Role | None = None,
                  page: int = 1, per_page: int = 25) -> tuple[list[User], int]:
     """The users ``actor`` may see, filtered; returns one page and the total count."""
@@ -298,7 +315,7 @@ def search_users(actor: Any, *, q: str = "", region_id: int | None = None, role:
     if q:
         like = f"%{q.strip().lower()}%"
         where.append(sa.or_(sa.func.lower(User.full_name).like(like), User.email.like(like),
-                            User.phone.like(f"%{q.strip()}%")))
+                            User.phone.like(f"%{q.strip()}%"), *_phone_search(q)))
     if region_id:
         where.append(User.region_id == region_id)
     if role:

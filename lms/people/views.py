@@ -113,10 +113,9 @@ def _region_choices(actor, blank: str) -> list[tuple[str, str]]:  # type: ignore
 
 
 def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    from ..forms_common import int_or_none
+
+    return int_or_none(value)  # also None for numbers too large for the database
 
 
 @bp.route("/users")

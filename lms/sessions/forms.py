@@ -1,0 +1,133 @@
+"""Session, registration, attendance and calendar forms: field shapes only; the rules are in services."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Sequence
+
+from flask_babel import lazy_gettext as _l
+from wtforms import FieldList, FormField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..forms_common import Form, MonthField, options
+
+#: datetime-local sends minutes ("2018-04-10T08:00"); the first format is also how the value is written
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+AGENCIES = [("", _l("— Pilih instansi —")), ("dinas_sosial", _l("Dinas Sosial")),
+            ("bank_indonesia", _l("Bank Indonesia")), ("bni", _l("BNI")), ("pgo_okoce", _l("PGO OK OCE")),
+            ("other", _l("Lainnya (tulis di samping)"))]
+ATTENDANCE = [("present", _l("Hadir")), ("late", _l("Terlambat")), ("excused", _l("Izin")),
+              ("absent", _l("Tidak hadir"))]
+MAX_SPEAKER_ROWS = 6
+
+
+class DateListField(StringField):
+    """Dates separated by commas (or spaces): 2018-04-11, 12-04-2018, 16/04/2018."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dates: list[date] = []
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.dates = []
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.data = raw
+        bad = []
+        for part in re.split(r"[,;\s]+", raw.strip()):
+            if not part:
+                continue
+            for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
+                try:
+                    self.dates.append(datetime.strptime(part, fmt).date())
+                    break
+                except ValueError:
+                    continue
+            else:
+                bad.append(part[:20])
+        if bad:
+            raise ValueError(str(_l("Tanggal tidak dikenali: %(dates)s. Tulis seperti 2018-04-11.",
+                                    dates=", ".join(bad))))
+
+
+class SpeakerForm(Form):
+    """One narasumber row."""
+
+    class Meta(Form.Meta):
+        csrf = False
+
+    name = StringField(_l("Nama narasumber"), validators=[Optional(), Length(max=160)])
+    agency = SelectField(_l("Instansi"), choices=options(AGENCIES), validators=[Optional()])
+    agency_other = StringField(_l("Instansi lain"), validators=[Optional(), Length(max=160)])
+
+
+class SessionForm(Form):
+    title = StringField(_l("Judul"), validators=[InputRequired(_l("Judul sesi wajib diisi.")), Length(max=200)],
+                        render_kw={"placeholder": _l("mis. Bimtek Pengelola e-Warong Jakarta Pusat")})
+    cohort_id = SelectField(_l("Angkatan"), choices=[], validators=[InputRequired(_l("Pilih angkatan."))])
+    stage_key = SelectField(_l("Langkah 7 PAS"), choices=[], default="pelatihan",
+                            validators=[InputRequired(_l("Pilih langkah."))])
+    region_id = SelectField(_l("Wilayah"), choices=[], validators=[InputRequired(_l("Pilih wilayah."))],
+                            description=_l("Wilayah harus salah satu wilayah angkatan."))
+    venue_name = StringField(_l("Nama tempat"), validators=[InputRequired(_l("Nama tempat wajib diisi.")),
+                                                            Length(max=200)],
+                             render_kw={"placeholder": _l("mis. Aula Dinas Sosial Provinsi DKI Jakarta")})
+    venue_address = TextAreaField(_l("Alamat tempat"), validators=[Optional(), Length(max=2000)],
+                                  render_kw={"rows": 2})
+    starts_at = DateTimeLocalField(_l("Mulai (WIB)"), format=DATETIME_FORMATS,
+                                   validators=[InputRequired(_l("Isi tanggal dan jam mulai."))])
+    ends_at = DateTimeLocalField(_l("Selesai (WIB)"), format=DATETIME_FORMATS,
+                                 validators=[InputRequired(_l("Isi tanggal dan jam selesai."))])
+    capacity = IntegerField(_l("Kapasitas (orang)"), validators=[InputRequired(_l("Isi kapasitas.")),
+                                                                 NumberRange(1, 5000)],
+                            render_kw={"inputmode": "numeric", "min": 1, "max": 5000})
+    description = TextAreaField(_l("Uraian"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
+    speakers = FieldList(FormField(SpeakerForm), min_entries=MAX_SPEAKER_ROWS, max_entries=MAX_SPEAKER_ROWS)
+    submit = SubmitField(_l("Simpan"))
+
+
+class NewSessionForm(SessionForm):
+    extra_dates = DateListField(_l("Juga pada tanggal (opsional)"), validators=[Optional(), Length(max=400)],
+                                description=_l("Untuk seri: tanggal lain dengan jam yang sama, dipisah koma, "
+                                               "mis. 2018-04-11, 2018-04-12."),
+                                render_kw={"placeholder": "2018-04-11, 2018-04-12", "autocomplete": "off"})
+
+
+class ButtonForm(Form):
+    """A CSRF-protected button (register, cancel, confirm)."""
+
+    submit = SubmitField(_l("Ya, lanjutkan"))
+
+
+class FeedForm(Form):
+    create = SubmitField(_l("Buat tautan kalender"))
+    revoke = SubmitField(_l("Cabut tautan"))
+
+
+class ScheduleFilterForm(Form):
+    class Meta:
+        csrf = False
+
+    region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
+    stage = SelectField(_l("Langkah"), choices=[], validators=[Optional()])
+    month = MonthField(_l("Bulan"), validators=[Optional()])
+
+
+class AttendanceForm(Form):
+    save = SubmitField(_l("Simpan presensi"))
+    all_present = SubmitField(_l("Tandai semua hadir"))
+
+    def marks(self) -> dict[int, str | None]:
+        return {int(f.name[1:]): f.data for f in self if f.name.startswith("r") and f.name[1:].isdigit()}
+
+
+def attendance_form(registrations: Sequence[Any], formdata: Any = None) -> AttendanceForm:
+    """An attendance form with one radio group ``r<registration id>`` per registered person."""
+
+    class _Form(AttendanceForm):
+        pass
+
+    for r in registrations:
+        setattr(_Form, f"r{r.id}", RadioField(r.user.full_name, choices=options(ATTENDANCE), validate_choice=False,
+                                              default=r.attendance.value if r.attendance else None))
+    return _Form(formdata=formdata) if formdata is not None else _Form()

@@ -1,0 +1,87 @@
+"""Who may see, manage and join a training session. Used by the rulebook (lms/permissions.py).
+
+* admins and all-DKI coordinators: every session; a regional coordinator: their region's;
+* mentors: their region's sessions, read-only;
+* trainees: the sessions *open to them* (their outlet's region and a cohort they are actively
+  enrolled in), plus any session they hold a registration for.
+
+``session_scope`` and ``open_scope`` are the same rules as SQL, for lists and the calendar feed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..people.models import Role
+from .models import Registration, TrainingSession
+
+Actor = Any
+
+
+def _is(user: Actor, *roles: Role) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.active and user.role in roles
+
+
+def _all_dki(user: Actor) -> bool:
+    return _is(user, Role.ADMIN) or (_is(user, Role.COORDINATOR) and user.region_id is None)
+
+
+def open_scope(user: Actor) -> sa.ColumnElement[bool]:
+    """Sessions open to a trainee: their outlet's region and a cohort they are actively enrolled in."""
+    from ..places.models import Outlet
+    from ..programme.models import Enrolment, EnrolmentStatus
+
+    return sa.exists(
+        sa.select(Enrolment.id).join(Outlet, Outlet.id == Enrolment.outlet_id)
+        .where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE,
+               Outlet.manager_id == user.id, Enrolment.cohort_id == TrainingSession.cohort_id,
+               Outlet.region_id == TrainingSession.region_id))
+
+
+def _registered_scope(user: Actor) -> sa.ColumnElement[bool]:
+    return TrainingSession.id.in_(sa.select(Registration.session_id).where(Registration.user_id == user.id))
+
+
+def session_scope(user: Actor) -> sa.ColumnElement[bool]:
+    """``can_view_session`` as SQL."""
+    if _all_dki(user):
+        return sa.true()
+    if _is(user, Role.COORDINATOR, Role.MENTOR):
+        return sa.false() if user.region_id is None else TrainingSession.region_id == user.region_id
+    if _is(user, Role.TRAINEE):
+        return sa.or_(open_scope(user), _registered_scope(user))
+    return sa.false()
+
+
+def _matches(user: Actor, session: TrainingSession, where: sa.ColumnElement[bool]) -> bool:
+    from ..extensions import db
+
+    return db.session.scalar(sa.select(sa.literal(True)).select_from(TrainingSession)
+                             .where(TrainingSession.id == session.id, where)) is not None
+
+
+def is_open_to(user: Actor, session: TrainingSession) -> bool:
+    return _is(user, Role.TRAINEE) and _matches(user, session, open_scope(user))
+
+
+def can_view_session(user: Actor, session: TrainingSession) -> bool:
+    if _all_dki(user):
+        return True
+    if _is(user, Role.COORDINATOR, Role.MENTOR):
+        return user.region_id is not None and user.region_id == session.region_id
+    if _is(user, Role.TRAINEE):
+        return _matches(user, session, session_scope(user))
+    return False
+
+
+def can_manage_session(user: Actor, session: TrainingSession) -> bool:
+    """Edit, cancel, register a group, take attendance, show the check-in QR."""
+    if _all_dki(user):
+        return True
+    return _is(user, Role.COORDINATOR) and user.region_id == session.region_id
+
+
+def can_register(user: Actor, session: TrainingSession) -> bool:
+    """A trainee signs themselves up (or off): the session must be open to them or hold their registration."""
+    return _is(user, Role.TRAINEE) and can_view_session(user, session)

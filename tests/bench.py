@@ -1,0 +1,32 @@
+"""``make bench``: run the benchmarks. ``python -m tests.bench [name …] [--options]`` runs only those named
+(options go to each of them).
+
+Each area registers its benchmark here as name -> "module:function" (the function takes argv
+and returns an exit code). Keep this file a small dispatcher.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "certificates": "tests.bench_certificates:main",
+}
+
+
+def main(argv: list[str]) -> int:
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:split] or list(BENCHMARKS), argv[split:]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        module, func = BENCHMARKS[name].split(":")
+        status |= int(getattr(importlib.import_module(module), func)(options) or 0)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

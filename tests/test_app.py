@@ -1,0 +1,242 @@
+"""The application factory, configuration, health check, error pages and the database setup."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint
+
+from lms import ConfigError, create_app
+from lms.extensions import db as _db
+from lms.permissions import PUBLIC, rule
+from tests.conftest import TEST_PASSWORD
+
+
+@contextmanager
+def _fresh_app(db_url: str, tmp_path, **config) -> Iterator:  # type: ignore[no-untyped-def]
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "fresh"), **config})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+def test_refuses_to_start_without_a_secret_key(db_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigError) as e:
+        create_app({"SECRET_KEY": None, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "p")})
+    assert "LMS_SECRET_KEY" in str(e.value)
+
+
+def test_starts_with_a_secret_key_from_the_environment(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_SECRET_KEY", "s" * 64)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "p")})
+    try:
+        assert app.config["SECRET_KEY"] == "s" * 64 and not app.testing
+    finally:
+        with app.app_context():
+            _db.engine.dispose()
+
+
+def test_testing_mode_makes_up_a_key(db_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    with _fresh_app(db_url, tmp_path, SECRET_KEY=None) as app:
+        assert app.config["SECRET_KEY"]
+
+
+def test_lms_environment_variables_override_defaults(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_PAGE_SIZE", "7")
+    monkeypatch.setenv("LMS_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")
+    monkeypatch.setenv("LMS_BASE_URL", "https://7pas.example")
+    with _fresh_app(db_url, tmp_path) as app:
+        assert app.config["PAGE_SIZE"] == 7
+        assert app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] == 3
+        assert app.config["BASE_URL"] == "https://7pas.example"
+    # and the explicit config given to create_app wins over the environment
+    with _fresh_app(db_url, tmp_path, PAGE_SIZE=11) as app:
+        assert app.config["PAGE_SIZE"] == 11
+
+
+def test_page_size_from_the_environment_is_used(db_url, tmp_path, monkeypatch, factory):
+    monkeypatch.setenv("LMS_PAGE_SIZE", "2")
+    admin = factory.user("admin")
+    for _ in range(4):
+        factory.user("mentor")
+    factory.db.session.commit()
+    with _fresh_app(db_url, tmp_path) as app:
+        from tests.conftest import Client
+
+        app.test_client_class = Client
+        c = app.test_client()
+        assert c.form_post("/login", {"email": admin.email, "password": TEST_PASSWORD}).status_code == 302
+        assert "Halaman 1 dari 3" in c.get("/users").get_data(as_text=True)
+
+
+# --- health ----------------------------------------------------------------------------------------
+
+def test_healthz(client, db):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.is_json
+    assert r.json["database"] == "ok" and r.json["status"] == "ok"
+    assert r.json["database_backend"] == db.engine.dialect.name
+
+
+# --- error pages -----------------------------------------------------------------------------------
+
+def _styled(html: str, code: int) -> None:
+    assert '<link rel="stylesheet" href="/static/css/app.css">' in html
+    assert f'<p class="error-code" aria-hidden="true">{code}</p>' in html
+    assert "Traceback" not in html and 'File "' not in html
+    assert "Kembali ke beranda" in html
+
+
+def test_404_page(client):
+    r = client.get("/tidak-ada-halaman-ini")
+    assert r.status_code == 404
+    _styled(r.get_data(as_text=True), 404)
+
+
+def test_403_page(client, login_as):
+    login_as("trainee")
+    r = client.get("/users")
+    assert r.status_code == 403
+    _styled(r.get_data(as_text=True), 403)
+
+
+def test_405_page(client):
+    r = client.get("/logout")
+    assert r.status_code == 405
+    _styled(r.get_data(as_text=True), 405)
+
+
+def test_400_page(client):
+    r = client.post("/login", data={"email": "x@uji.example", "password": "x"})
+    assert r.status_code == 400
+    _styled(r.get_data(as_text=True), 400)
+
+
+def test_429_page(client, factory, app):
+    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 1
+    user = factory.user("mentor")
+    client.form_post("/login", {"email": user.email, "password": "Salah-sandi-123"})
+    r = client.form_post("/login", {"email": user.email, "password": TEST_PASSWORD})
+    assert r.status_code == 429
+    html = r.get_data(as_text=True)
+    _styled(html, 429)
+    assert "Terlalu banyak percobaan" in html and int(r.headers["Retry-After"]) > 0
+
+
+def test_json_errors_for_json_clients(client):
+    r = client.get("/tidak-ada", headers={"Accept": "application/json"})
+    assert r.status_code == 404 and r.json == {"error": 404, "description": None}
+
+
+def test_500_page_is_styled_and_hides_the_error(db_url, tmp_path):
+    with _fresh_app(db_url, tmp_path, PROPAGATE_TEST_ERRORS=False) as app:
+        bp = Blueprint("boom", __name__)
+
+        @bp.route("/boom")
+        @rule(PUBLIC)
+        def boom():  # type: ignore[no-untyped-def]
+            raise RuntimeError("kaboom: rahasia-dalam-pesan-error")
+
+        app.register_blueprint(bp)
+        r = app.test_client().get("/boom")
+        assert r.status_code == 500
+        html = r.get_data(as_text=True)
+        _styled(html, 500)
+        assert "Terjadi kesalahan" in html
+        assert "kaboom" not in html and "RuntimeError" not in html
+
+
+def test_errors_propagate_in_tests_by_default(db_url, tmp_path):
+    """The suite's own app raises instead of hiding a bug behind a 500 page."""
+    with _fresh_app(db_url, tmp_path, PROPAGATE_TEST_ERRORS=True) as app:
+        bp = Blueprint("boom", __name__)
+
+        @bp.route("/boom")
+        @rule(PUBLIC)
+        def boom():  # type: ignore[no-untyped-def]
+            raise RuntimeError("kaboom")
+
+        app.register_blueprint(bp)
+        with pytest.raises(RuntimeError):
+            app.test_client().get("/boom")
+
+
+def test_security_headers(client):
+    r = client.get("/login")
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+# --- the database ----------------------------------------------------------------------------------
+
+def test_database_settings(db):
+    backend = db.engine.dialect.name
+    if backend == "sqlite":
+        assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() > 0
+    else:
+        assert backend == "postgresql"
+        assert db.engine.dialect.driver == "psycopg"
+        assert int(db.session.execute(sa.text("SHOW server_version_num")).scalar()) >= 150000
+    db.session.rollback()
+
+
+def test_foreign_keys_are_enforced(db, factory):
+    from lms.places.models import Outlet
+
+    kec = factory.kecamatan("3171")
+    db.session.add(Outlet(code="EW-FK-1", name="FK", kecamatan_id=kec.id, region_id=999999))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def _capture(db):  # type: ignore[no-untyped-def]
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement.strip())
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    return statements, lambda: sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
+def test_writes_begin_immediate_and_reads_stay_deferred(client, db, factory):
+    email = factory.user("mentor").email
+    token = client.csrf_token()
+    statements, stop = _capture(db)  # from here on, only the requests touch the database
+    try:
+        r = client.post("/login", data={"email": email, "password": "Salah-sandi-123", "csrf_token": token})
+        assert r.status_code == 200
+    finally:
+        stop()
+    post_statements = list(statements)
+    assert client.post("/login", data={"email": email, "password": TEST_PASSWORD, "csrf_token": token}).status_code == 302
+    statements, stop = _capture(db)
+    try:
+        assert client.get("/home").status_code == 200
+    finally:
+        stop()
+    get_statements = list(statements)
+    assert any(re.match(r"INSERT INTO login_failures", s) for s in post_statements), post_statements
+    assert any(s.startswith("SELECT") for s in get_statements)
+    if db.engine.dialect.name == "sqlite":
+        begins = [s for s in post_statements if s.upper().startswith("BEGIN")]
+        assert begins and all(s.upper() == "BEGIN IMMEDIATE" for s in begins), begins
+        assert [s for s in get_statements if s.upper().startswith("BEGIN")] == ["BEGIN"], get_statements
+    else:
+        assert not any("IMMEDIATE" in s.upper() for s in post_statements + get_statements)

@@ -1,0 +1,454 @@
+"""Sign-in, sessions, remember-me, throttling, passwords and set-up links."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import quote, urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from lms import create_app
+from lms.db import utcnow
+from lms.extensions import db as _db
+from lms.people.models import LoginFailure, PasswordSetupToken, User
+from tests.conftest import TEST_PASSWORD
+
+SAME_MESSAGE = "E-mail atau kata sandi salah, atau akun tidak aktif."
+NEW_PASSWORD = "Ganti-sandi-Pusat-2018"
+
+
+def _login(client, email, password=TEST_PASSWORD, url="/login", **kw):  # type: ignore[no-untyped-def]
+    data = {"email": email, "password": password}
+    data.update(kw.pop("extra", {}))
+    return client.form_post(url, data, **kw)
+
+
+def _errors(html: str) -> str:
+    m = re.search(r'<div class="alert alert-error"[^>]*>(.*?)</div>', html, re.S)
+    return m.group(1) if m else ""
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+def test_login_success_goes_home(client, factory):
+    user = factory.user("mentor")
+    r = _login(client, user.email)
+    assert r.status_code == 302 and r.headers["Location"] == "/home"
+    assert client.get("/home").status_code == 200
+
+
+def test_same_message_for_unknown_account_bad_password_and_inactive(client, factory):
+    user = factory.user("mentor")
+    inactive = factory.user("mentor", active=False)
+    pages = {
+        "unknown": _login(client, "tidak.ada@uji.example"),
+        "bad_password": _login(client, user.email, "Salah-sandi-123"),
+        "inactive": _login(client, inactive.email),  # the right password
+    }
+    for why, r in pages.items():
+        assert r.status_code == 200, why
+        assert SAME_MESSAGE in r.get_data(as_text=True), why
+        assert client.get("/home").status_code == 302, why
+    errors = {why: _errors(r.get_data(as_text=True)) for why, r in pages.items()}
+    assert len(set(errors.values())) == 1, errors
+
+
+def test_email_is_case_insensitive(client, factory):
+    factory.user("mentor", email="pendamping.pusat@uji.example")  # stored normalised, as the service does
+    for typed in ("PENDAMPING.PUSAT@UJI.EXAMPLE", "  Pendamping.Pusat@uji.example  "):
+        r = _login(client, typed)
+        assert r.status_code == 302, typed
+        client.form_post("/logout")
+
+
+def test_email_is_stored_lower_case_by_the_service(client, login_as, db):
+    login_as("admin")
+    r = client.form_post("/users/new", {"full_name": "Bu Sari", "email": "Sari.Koordinator@Uji.Example",
+                                        "role": "coordinator", "region_id": ""})
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    assert db.session.scalar(sa.select(User.email).where(User.full_name == "Bu Sari")) == "sari.koordinator@uji.example"
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example",
+    "/\\evil.example",
+    "https://evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "/%2F%2Fevil.example",
+    "///evil.example",
+    " //evil.example",
+    "/\t/evil.example",
+])
+def test_next_never_leaves_the_site(client, factory, target):
+    user = factory.user("mentor")
+    r = _login(client, user.email, url="/login?next=" + quote(target, safe=""))
+    assert r.status_code == 302
+    location = r.headers["Location"]
+    resolved = urlsplit(urljoin("http://localhost/login", location))
+    assert resolved.netloc == "localhost" and resolved.scheme == "http", location
+    assert "evil.example" not in resolved.netloc
+    if target != "/%2F%2Fevil.example":  # a path on this site, harmless either way
+        assert location == "/home", location
+
+
+def test_next_relative_path_is_honoured(client, factory):
+    user = factory.user("coordinator")
+    r = _login(client, user.email, url="/login?next=" + quote("/outlets?page=2", safe=""))
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/outlets?page=2"
+
+
+def test_protected_page_sends_to_login_and_back(client, factory):
+    user = factory.user("coordinator")
+    r = client.get("/outlets?q=gambir")
+    assert r.status_code == 302
+    login_url = r.headers["Location"]
+    assert login_url.startswith("/login?next=")
+    r = _login(client, user.email, url=login_url)
+    assert r.headers["Location"] == "/outlets?q=gambir"
+
+
+def test_session_is_regenerated_on_login(client, factory):
+    user = factory.user("mentor")
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["planted_before_login"] = "attacker"
+    _login(client, user.email)
+    with client.session_transaction() as s:
+        assert "planted_before_login" not in s
+        assert s.get("_user_id") == factory.db.session.get(User, user.id).session_token
+
+
+def test_logout_is_post_only(client, login_as):
+    login_as("mentor")
+    assert client.get("/logout").status_code == 405
+    assert client.get("/home").status_code == 200  # still signed in
+
+
+def _cookies(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = {}
+    for name in ("session", "remember_token"):
+        c = client.get_cookie(name)
+        if c is not None:
+            out[name] = c.value
+    return out
+
+
+def _replay(app, cookies: dict[str, str]):  # type: ignore[no-untyped-def]
+    fresh = app.test_client()
+    for name, value in cookies.items():
+        fresh.set_cookie(name, value)
+    return fresh
+
+
+def _remembered_login(client, user):  # type: ignore[no-untyped-def]
+    r = _login(client, user.email, extra={"remember": "y"})
+    assert r.status_code == 302
+    cookies = _cookies(client)
+    assert set(cookies) == {"session", "remember_token"}
+    return cookies
+
+
+def test_logout_ends_session_and_remember_me(app, client, factory):
+    user = factory.user("trainee")
+    cookies = _remembered_login(client, user)
+    # the cookies work on their own: a fresh client is signed in with them, and with the remember cookie alone
+    assert _replay(app, cookies).get("/home").status_code == 200
+    assert _replay(app, {"remember_token": cookies["remember_token"]}).get("/home").status_code == 200
+    r = client.form_post("/logout")
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+    assert client.get("/home").status_code == 302
+    for replayed in (cookies, {"remember_token": cookies["remember_token"]}, {"session": cookies["session"]}):
+        r = _replay(app, replayed).get("/home")
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login"), replayed
+
+
+def test_password_change_ends_other_sessions_but_not_this_one(app, client, factory):
+    user = factory.user("mentor")
+    other = app.test_client()
+    other_cookies = _remembered_login(other, user)
+    _remembered_login(client, user)
+    r = client.form_post("/account/password", {"current_password": TEST_PASSWORD, "new_password": NEW_PASSWORD,
+                                               "confirm": NEW_PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert client.get("/home").status_code == 200  # the changing client stays signed in
+    # ... and stays remembered: its new remember cookie alone signs in on a fresh client
+    mine = _cookies(client)
+    assert mine["remember_token"] != other_cookies["remember_token"]
+    assert _replay(app, {"remember_token": mine["remember_token"]}).get("/home").status_code == 200
+    assert other.get("/home").status_code == 302
+    assert _replay(app, other_cookies).get("/home").status_code == 302
+    assert _replay(app, {"remember_token": other_cookies["remember_token"]}).get("/home").status_code == 302
+    # the new password works, the old one not
+    fresh = app.test_client()
+    assert _login(fresh, user.email).status_code == 200
+    assert _login(fresh, user.email, NEW_PASSWORD).status_code == 302
+
+
+def test_deactivation_ends_sessions_and_remember_me(app, client, factory, login_as):
+    user = factory.user("trainee")
+    victim = app.test_client()
+    cookies = _remembered_login(victim, user)
+    login_as("admin")
+    r = client.form_post(f"/users/{user.id}/active", {"active": "0"})
+    assert r.status_code == 302
+    assert victim.get("/home").status_code == 302
+    assert _replay(app, cookies).get("/home").status_code == 302
+    # reactivating does not bring the old sessions back
+    assert client.form_post(f"/users/{user.id}/active", {"active": "1"}).status_code == 302
+    assert _replay(app, cookies).get("/home").status_code == 302
+    assert _replay(app, {"remember_token": cookies["remember_token"]}).get("/home").status_code == 302
+
+
+def test_remember_cookie_outside_testing_is_secure_and_at_most_14_days(db_url, tmp_path, factory, monkeypatch):
+    for var in ("LMS_SESSION_COOKIE_SECURE", "LMS_REMEMBER_COOKIE_SECURE", "LMS_REMEMBER_COOKIE_DURATION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    user = factory.user("mentor")
+    factory.db.session.commit()
+    prod = create_app({"SECRET_KEY": "k" * 64, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "prod")})
+    try:
+        assert not prod.testing and not prod.debug
+        assert prod.config["REMEMBER_COOKIE_SECURE"] is True
+        assert prod.config["SESSION_COOKIE_SECURE"] is True
+        assert prod.config["REMEMBER_COOKIE_HTTPONLY"] is True and prod.config["SESSION_COOKIE_HTTPONLY"] is True
+        assert prod.config["REMEMBER_COOKIE_DURATION"] <= timedelta(days=14)
+        c = prod.test_client()
+        https = {"base_url": "https://localhost"}
+        html = c.get("/login", **https).get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        # over HTTPS Flask-WTF also wants a same-origin Referer
+        r = c.post("/login", data={"email": user.email, "password": TEST_PASSWORD, "remember": "y",
+                                   "csrf_token": token}, headers={"Referer": "https://localhost/login"}, **https)
+        assert r.status_code == 302, r.get_data(as_text=True)[:1000]
+        set_cookies = r.headers.getlist("Set-Cookie")
+        remember = [h for h in set_cookies if h.startswith("remember_token=")]
+        session = [h for h in set_cookies if h.startswith("session=")]
+        assert remember and session, set_cookies
+        assert "Secure" in remember[0] and "HttpOnly" in remember[0]
+        assert "Secure" in session[0]
+        max_age = re.search(r"Max-Age=(\d+)", remember[0])
+        if max_age:
+            assert int(max_age.group(1)) <= 14 * 24 * 3600
+        expires = re.search(r"Expires=([^;]+)", remember[0])
+        assert expires, remember[0]
+        from email.utils import parsedate_to_datetime
+
+        assert parsedate_to_datetime(expires.group(1)) <= utcnow() + timedelta(days=14, minutes=1)
+    finally:
+        with prod.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+def test_nul_byte_in_the_login_form_is_a_bad_request(client, factory):
+    user = factory.user("mentor")
+    r = _login(client, user.email + "\x00")
+    assert r.status_code == 400
+    r = _login(client, user.email, TEST_PASSWORD + "\x00")
+    assert r.status_code == 400
+    assert client.get("/home").status_code == 302
+
+
+# --- throttling --------------------------------------------------------------------------------
+
+def _token(client) -> str:  # type: ignore[no-untyped-def]
+    return client.csrf_token()
+
+
+def _attempt(client, token, email, password, ip):  # type: ignore[no-untyped-def]
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_ten_failures_for_one_account_block_the_eleventh_even_with_the_right_password(client, factory):
+    user = factory.user("mentor")
+    token = _token(client)
+    for i in range(10):  # from ten different addresses: this is the per-account limit
+        r = _attempt(client, token, user.email, f"Salah-{i}-sandi", f"10.1.0.{i + 1}")
+        assert r.status_code == 200, i
+    r = _attempt(client, token, user.email, TEST_PASSWORD, "10.1.0.99")
+    assert r.status_code == 429
+    body = r.get_data(as_text=True)
+    assert "Terlalu banyak percobaan" in body
+    assert "Coba lagi dalam 15 menit" in body
+    retry = int(r.headers["Retry-After"])
+    assert 0 < retry <= 15 * 60
+    assert client.get("/home").status_code == 302
+    # other accounts are not affected
+    other = factory.user("mentor")
+    assert _attempt(client, token, other.email, TEST_PASSWORD, "10.1.0.100").status_code == 302
+
+
+def test_ten_failures_from_one_address_block_that_address(app, client, factory):
+    user = factory.user("mentor")
+    token = _token(client)
+    for i in range(10):
+        r = _attempt(client, token, f"tebak{i}@uji.example", "Salah-sandi-123", "10.2.0.7")
+        assert r.status_code == 200, i
+    r = _attempt(client, token, user.email, TEST_PASSWORD, "10.2.0.7")
+    assert r.status_code == 429
+    assert "Retry-After" in r.headers
+    # another address signs in fine
+    assert _attempt(client, token, user.email, TEST_PASSWORD, "10.2.0.8").status_code == 302
+
+
+def test_failures_older_than_the_window_do_not_count(client, factory, db):
+    fresh_user = factory.user("mentor")
+    stale_user = factory.user("mentor")
+    now = utcnow()
+    for i in range(10):
+        db.session.add(LoginFailure(email=stale_user.email, ip=f"10.3.0.{i}", at=now - timedelta(minutes=16)))
+        db.session.add(LoginFailure(email=fresh_user.email, ip=f"10.4.0.{i}", at=now - timedelta(minutes=14)))
+    db.session.commit()
+    token = _token(client)
+    assert _attempt(client, token, fresh_user.email, TEST_PASSWORD, "10.5.0.1").status_code == 429
+    assert _attempt(client, token, stale_user.email, TEST_PASSWORD, "10.5.0.2").status_code == 302
+
+
+def test_success_clears_the_accounts_failures(client, factory, db):
+    user = factory.user("mentor")
+    token = _token(client)
+    for i in range(9):
+        assert _attempt(client, token, user.email, "Salah-sandi-123", f"10.6.0.{i}").status_code == 200
+    assert _attempt(client, token, user.email, TEST_PASSWORD, "10.6.1.1").status_code == 302
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)
+                              .where(LoginFailure.email == user.email))
+    assert count == 0
+    client.form_post("/logout")
+    token = _token(client)  # a new session after sign-out, so a new form token
+    for i in range(9):
+        assert _attempt(client, token, user.email, "Salah-sandi-123", f"10.6.2.{i}").status_code == 200
+    assert _attempt(client, token, user.email, TEST_PASSWORD, "10.6.3.1").status_code == 302
+
+
+# --- changing the password ----------------------------------------------------------------------
+
+def _change(client, current, new, confirm=None):  # type: ignore[no-untyped-def]
+    return client.form_post("/account/password", {"current_password": current, "new_password": new,
+                                                  "confirm": new if confirm is None else confirm})
+
+
+def test_change_password_wrong_current(client, login_as):
+    login_as("mentor")
+    r = _change(client, "Bukan-sandi-saya", NEW_PASSWORD)
+    assert r.status_code == 200
+    assert "Kata sandi saat ini salah." in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("new,message", [
+    ("password123", "terlalu umum"),
+    ("bismillah", "terlalu umum"),
+    ("Pendek1", "minimal 8 karakter"),
+])
+def test_change_password_refuses_weak(client, login_as, db, new, message):
+    user = login_as("mentor")
+    before = db.session.get(User, user.id).password_hash
+    r = _change(client, TEST_PASSWORD, new)
+    assert r.status_code == 200
+    assert message in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_change_password_confirmation_must_match(client, login_as):
+    login_as("mentor")
+    r = _change(client, TEST_PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x")
+    assert r.status_code == 200
+    assert "Kedua kata sandi tidak sama." in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("length", [64, 128])
+def test_long_passwords_accepted_and_hashed_with_scrypt(app, client, login_as, db, length):
+    user = login_as("mentor")
+    new = ("Sandi-panjang-7PAS-" * 10)[:length]
+    assert len(new) == length
+    r = _change(client, TEST_PASSWORD, new)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash.startswith("scrypt:")
+    fresh = app.test_client()
+    assert _login(fresh, user.email, new).status_code == 302
+
+
+def test_too_long_password_refused(client, login_as, db):
+    user = login_as("mentor")
+    before = db.session.get(User, user.id).password_hash
+    r = _change(client, TEST_PASSWORD, "x1-" * 43 + "abc")  # 132 characters
+    assert r.status_code == 200
+    assert "128" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+
+
+def test_production_hash_method_is_scrypt():
+    from lms.config import Defaults, TestingDefaults
+
+    assert Defaults.PASSWORD_HASH_METHOD.startswith("scrypt")
+    assert TestingDefaults.PASSWORD_HASH_METHOD.startswith("scrypt")
+
+
+# --- set-up links -------------------------------------------------------------------------------
+
+def _reset_link(client, login_as, factory):  # type: ignore[no-untyped-def]
+    target = factory.user("trainee")
+    login_as("admin")
+    r = client.form_post(f"/users/{target.id}/reset-password")
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    m = re.search(r'value="https?://[^"]*(/set-password/[^"]+)"', page)
+    assert m, "the set-up link is shown once on the user's page"
+    return target, m.group(1)
+
+
+def test_reset_link_works_once(app, client, login_as, factory, db):
+    target, path = _reset_link(client, login_as, factory)
+    # the old password no longer works
+    anon = app.test_client()
+    assert _login(anon, target.email).status_code == 200
+    r = anon.get(path)
+    assert r.status_code == 200 and 'name="new_password"' in r.get_data(as_text=True)
+    r = anon.form_post(path, {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/login", r.get_data(as_text=True)[:1500]
+    assert _login(anon, target.email, NEW_PASSWORD).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, target.id).password_hash.startswith("scrypt:")
+    # used: now invalid
+    again = app.test_client()
+    r = again.get(path)
+    assert r.status_code == 404
+    assert "Tautan tidak berlaku" in r.get_data(as_text=True)
+    r = again.form_post(path, {"new_password": "Lain-lagi-sandi-99", "confirm": "Lain-lagi-sandi-99"})
+    assert r.status_code == 404
+    assert _login(again, target.email, "Lain-lagi-sandi-99").status_code == 200
+
+
+def test_expired_link_refused(app, client, login_as, factory, db):
+    target, path = _reset_link(client, login_as, factory)
+    db.session.execute(sa.update(PasswordSetupToken).where(PasswordSetupToken.user_id == target.id)
+                       .values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    anon = app.test_client()
+    r = anon.get(path)
+    assert r.status_code == 404
+    assert "Tautan tidak berlaku" in r.get_data(as_text=True)
+    r = anon.form_post(path, {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert r.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(User, target.id).password_hash is None
+
+
+def test_unknown_link_refused(client):
+    r = client.get("/set-password/" + "x" * 43)
+    assert r.status_code == 404
+    assert "Tautan tidak berlaku" in r.get_data(as_text=True)
+
+
+def test_set_password_applies_the_policy(app, client, login_as, factory):
+    target, path = _reset_link(client, login_as, factory)
+    anon = app.test_client()
+    r = anon.form_post(path, {"new_password": "password123", "confirm": "password123"})
+    assert r.status_code == 200 and "terlalu umum" in r.get_data(as_text=True)
+    assert anon.get(path).status_code == 200  # a refused password does not use the link up
