@@ -51,4 +51,8 @@ def home_context(actor: User) -> dict[str, Any]:
             .group_by(User.role)
         ).all()
         ctx["user_counts"] = {role.value: n for role, n in user_counts}
+    if actor.role in (Role.COORDINATOR, Role.ADMIN, Role.MENTOR):
+        from ..programme.services import review_queue
+
+        ctx["review_waiting"] = review_queue(actor, per_page=1)[1]
     return ctx
