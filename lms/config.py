@@ -49,6 +49,11 @@ class Defaults:
 
     PAGE_SIZE = 25
 
+    #: where curriculum files are read from (default: curricula/ beside lms/)
+    CURRICULA_DIR: str | None = None
+    #: the curriculum for outlets not (yet) enrolled in a cohort
+    DEFAULT_CURRICULUM = "okoce-7pas"
+
     #: largest accepted upload (licence scans, photos), bytes
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     #: where uploaded files live; default instance/uploads
