@@ -1,10 +1,10 @@
 """The English catalogue keeps up with the Indonesian source strings.
 
-Messages are extracted from the source tree the way `pybabel extract -F babel.cfg -k _l -k lazy_gettext`
+Messages are extracted from the source tree the way `pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2`
 does, then compared with lms/translations/en/LC_MESSAGES/messages.po. When a test here fails after you
 added or changed a string, refresh and translate the catalogue:
 
-    .venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o /tmp/messages.pot \\
+    .venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o /tmp/messages.pot \\
         --no-location --sort-output --project "7 PAS LMS" .
     .venv/bin/pybabel update -i /tmp/messages.pot -d lms/translations --no-fuzzy-matching
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BABEL_CFG = ROOT / "babel.cfg"
 EN_PO = ROOT / "lms" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 #: the extra keywords given to `pybabel extract` (-k _l -k lazy_gettext)
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
 #: directories never searched for source files
 SKIP_DIRS = {".venv", "venv", "node_modules", "__pycache__", "instance", "build", "screenshots"}
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any, Sequence
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import FieldList, FormField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -17,7 +18,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 AGENCIES = [("", _l("— Pilih instansi —")), ("dinas_sosial", _l("Dinas Sosial")),
             ("bank_indonesia", _l("Bank Indonesia")), ("bni", _l("BNI")), ("pgo_okoce", _l("PGO OK OCE")),
             ("other", _l("Lainnya (tulis di samping)"))]
-ATTENDANCE = [("present", _l("Hadir")), ("late", _l("Terlambat")), ("excused", _l("Izin")),
+ATTENDANCE = [("present", _l("Hadir")), ("late", lazy_pgettext("attendance", "Terlambat")), ("excused", _l("Izin")),
               ("absent", _l("Tidak hadir"))]
 MAX_SPEAKER_ROWS = 6
 
