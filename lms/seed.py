@@ -315,4 +315,9 @@ def seed_all() -> SeedReport:
         if count:
             report.add(kind, count)
     seed_history(cohort)
+    from .certification.seed import seed_certificates
+
+    n = seed_certificates()
+    if n:
+        report.add("certificate", n)
     return report
