@@ -140,7 +140,7 @@ def bench(n: int = 253, renders: int = 1000) -> dict[str, Any]:
                 children: list[float] = []
                 for _try in range(20):  # a render process may be between being replaced and its successor
                     try:
-                        children = [rss_mb(p.pid) for p in list(pool._executor._processes.values())]  # type: ignore[attr-defined]
+                        children = [rss_mb(pid) for pid in pool.process_ids()]
                     except FileNotFoundError:
                         children = []
                     if children:

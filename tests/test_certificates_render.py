@@ -127,3 +127,21 @@ def test_css_is_a_parsed_stylesheet_not_part_of_the_html():
     prep = render.prepare(design)
     assert prep.css is render.prepare(design).css  # parsed once per process
     assert prep.font_config is render.prepare(design).font_config
+
+
+def test_the_render_pool_replaces_its_processes_without_hanging():
+    """Render processes are retired every few renders (WeasyPrint keeps native memory per render)."""
+    design = load_dir(DESIGNS)["bimtek"]
+    pool = render.RenderPool(2, max_tasks_per_child=2)
+    try:
+        first = set()
+        futures = []
+        for i in range(12):
+            futures.append(pool.submit(str(design.path), sample_context(design), 20))
+            if i == 0:
+                futures[0].result(timeout=60)
+                first = set(pool.process_ids())
+        assert all(f.result(timeout=60).startswith(b"%PDF") for f in futures)
+        assert first and not first & set(pool.process_ids())
+    finally:
+        pool.shutdown()

@@ -190,19 +190,39 @@ def _render_task(design_path: str, context: dict[str, Any], time_limit: float | 
 
 
 class RenderPool:
-    """A few render processes (forkserver: WeasyPrint is imported once, before the fork)."""
+    """A few render processes (forkserver: WeasyPrint is imported once, before the fork).
+
+    Every ``max_tasks_per_child`` × ``processes`` renders the pool's executor is retired (it
+    finishes what it has, then its processes exit) and a fresh one takes new work: WeasyPrint
+    keeps some native memory per render, so render processes must not live for ever. (Not
+    ProcessPoolExecutor's own max_tasks_per_child: on Python 3.11 it can hang the pool.)
+    """
 
     def __init__(self, processes: int, max_tasks_per_child: int | None = None):
         import multiprocessing
 
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["lms.certification.render"])
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["lms.certification.render"])
         self.processes = processes
-        self._executor = ProcessPoolExecutor(max_workers=processes, mp_context=ctx, initializer=_worker_init,
-                                             max_tasks_per_child=max_tasks_per_child)
+        self._per_executor = max_tasks_per_child * processes if max_tasks_per_child else None
+        self._lock = threading.Lock()
+        self._submitted = 0
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.processes, mp_context=self._ctx, initializer=_worker_init)
 
     def submit(self, design_path: str, context: dict[str, Any], time_limit: float | None) -> Future[bytes]:
-        return self._executor.submit(_render_task, design_path, context, time_limit)
+        with self._lock:
+            if self._per_executor is not None and self._submitted >= self._per_executor:
+                retired, self._executor = self._executor, self._new_executor()
+                retired.shutdown(wait=False)  # its queued renders still complete
+                self._submitted = 0
+            self._submitted += 1
+            return self._executor.submit(_render_task, design_path, context, time_limit)
+
+    def process_ids(self) -> list[int]:
+        return [p.pid for p in list(getattr(self._executor, "_processes", {}).values())]
 
     def kill(self) -> None:
         """Stop at once, even with a render stuck (used when the wall-clock limit passes)."""
