@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from ..errors import Invalid, Throttled
+from ..forms_common import int_or_none
 from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
 from . import services
@@ -112,11 +113,6 @@ def _region_choices(actor, blank: str) -> list[tuple[str, str]]:  # type: ignore
     return [("", blank)] + [(str(r.id), f"{r.name} ({r.code})") for r in regions_for(actor)]
 
 
-def _int_or_none(value: str | None) -> int | None:
-    from ..forms_common import int_or_none
-
-    return int_or_none(value)  # also None for numbers too large for the database
-
 
 @bp.route("/users")
 @rule("users.list")
@@ -125,10 +121,10 @@ def user_list():
     form = UserFilterForm(request.args)
     form.region.choices = _region_choices(actor, _("Semua wilayah"))
     form.role.choices = [("", _("Semua peran"))] + [(k, str(v)) for k, v in ROLE_LABELS.items()]
-    page = max(1, _int_or_none(request.args.get("page")) or 1)
+    page = max(1, int_or_none(request.args.get("page")) or 1)
     role = Role(form.role.data) if form.role.data in {r.value for r in Role} else None
     per_page = current_app.config["PAGE_SIZE"]
-    users, total = services.search_users(actor, q=(form.q.data or "")[:100], region_id=_int_or_none(form.region.data),
+    users, total = services.search_users(actor, q=(form.q.data or "")[:100], region_id=int_or_none(form.region.data),
                                          role=role, page=page, per_page=per_page)
     pages = max(1, math.ceil(total / per_page))
     return render_template("people/user_list.html", form=form, users=users, total=total, page=page, pages=pages,
@@ -138,7 +134,7 @@ def user_list():
 def _user_input(form: UserForm) -> services.UserInput:
     return services.UserInput(
         email=form.email.data or "", full_name=form.full_name.data or "", phone=form.phone.data,
-        role=Role(form.role.data), region_id=_int_or_none(form.region_id.data),
+        role=Role(form.role.data), region_id=int_or_none(form.region_id.data),
         outlet_code=form.outlet_code.data)
 
 

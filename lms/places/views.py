@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import Invalid
+from ..forms_common import int_or_none
 from ..people.auth import client_ip
 from ..people.phone import display_phone
 from ..permissions import AUTHENTICATED, load, rule
@@ -17,11 +18,6 @@ from .models import Outlet
 
 bp = Blueprint("places", __name__)
 
-
-def _int_or_none(value: str | None) -> int | None:
-    from ..forms_common import int_or_none
-
-    return int_or_none(value)  # also None for numbers too large for the database
 
 
 def _kecamatan_choices(actor, blank: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -35,11 +31,11 @@ def outlet_list():
     form = OutletFilterForm(request.args)
     form.region.choices = [("", _("Semua wilayah"))] + [(str(r.id), r.name) for r in services.regions_for(actor)]
     form.kecamatan.choices = _kecamatan_choices(actor, _("Semua kecamatan"))
-    page = max(1, _int_or_none(request.args.get("page")) or 1)
+    page = max(1, int_or_none(request.args.get("page")) or 1)
     per_page = current_app.config["PAGE_SIZE"]
     outlets, total = services.search_outlets(actor, q=(form.q.data or "")[:100],
-                                             region_id=_int_or_none(form.region.data),
-                                             kecamatan_id=_int_or_none(form.kecamatan.data),
+                                             region_id=int_or_none(form.region.data),
+                                             kecamatan_id=int_or_none(form.kecamatan.data),
                                              page=page, per_page=per_page)
     return render_template("places/outlet_list.html", form=form, outlets=outlets, total=total, page=page,
                            pages=max(1, math.ceil(total / per_page)))
@@ -47,7 +43,7 @@ def outlet_list():
 
 def _outlet_input(form: OutletForm) -> services.OutletInput:
     return services.OutletInput(
-        code=form.code.data or "", name=form.name.data or "", kecamatan_id=_int_or_none(form.kecamatan_id.data) or 0,
+        code=form.code.data or "", name=form.name.data or "", kecamatan_id=int_or_none(form.kecamatan_id.data) or 0,
         kube_name=form.kube_name.data or "", address=form.address.data or "", kelurahan=form.kelurahan.data or "",
         phone=form.phone.data, active=bool(form.active.data))
 
