@@ -44,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from .dashboard import summaries
+    summaries.install()  # keeps the dashboard's summaries in step with every commit
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     from . import i18n
@@ -144,6 +146,17 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(certification_bp)
+    from .dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
+    from .audit import bp as audit_bp
+    from .reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(audit_bp)
+    from .imports import bp as imports_bp
+
+    app.register_blueprint(imports_bp)
     from .certification import init_app as init_certification
 
     init_certification(app)

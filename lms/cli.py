@@ -108,8 +108,36 @@ def curriculum_check(files: tuple[str, ...]) -> None:
         raise SystemExit(1)
 
 
+@click.command("bench-data")
+@click.option("--managers", type=click.IntRange(min=1), required=True, help="Outlets, each with one manager.")
+@click.option("--visits", type=click.IntRange(min=0), required=True, help="Mentor visits over all outlets.")
+@click.option("--seed", type=int, default=2025, show_default=True, help="The same seed gives the same data.")
+@click.option("--months", type=click.IntRange(1, 120), default=24, show_default=True,
+              help="Months of history up to now.")
+@click.option("--append", is_flag=True, help="Add to a database that already has outlets.")
+def bench_data(managers: int, visits: int, seed: int, months: int, append: bool) -> None:
+    """Generate national-scale synthetic data for benchmarks (after `flask db upgrade`)."""
+    from .benchdata import PASSWORD, BenchDataError, format_report, generate
+    from .extensions import db
+
+    click.echo(f"bench-data: {managers:,} managers, {visits:,} visits, seed {seed}, {months} months "
+               f"({db.engine.dialect.name}: {db.engine.url.render_as_string(hide_password=True)})")
+    try:
+        report = generate(managers, visits, seed=seed, months=months, append=append, echo=click.echo)
+    except BenchDataError as e:
+        click.echo(f"Error: {e}", err=True)
+        raise SystemExit(1) from None
+    for line in format_report(report):
+        click.echo(line)
+    click.echo(f"sign in as admin@bench.example or koordinator.<region code>@bench.example (password {PASSWORD})")
+
+
 def init_app(app: Flask) -> None:
+    from .imports.cli import import_cli
+
+    app.cli.add_command(import_cli)  # import outlets FILE: the spreadsheet import's twin
     app.cli.add_command(curriculum_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_if_empty)
+    app.cli.add_command(bench_data)

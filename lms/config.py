@@ -10,6 +10,8 @@ class Defaults:
     #: LMS_DATABASE_URL; empty means SQLite in instance/lms.sqlite3
     DATABASE_URL: str | None = None
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    #: LMS_DASHBOARD_CACHE_SECONDS: how long a rendered dashboard may be reused (the data version is in its key)
+    DASHBOARD_CACHE_SECONDS = 60
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     #: absolute public URL of the site, used for links that leave the site (QR codes, calendar feeds)

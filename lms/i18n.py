@@ -60,6 +60,23 @@ def wib_date(value: date | datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def number(value: int | float | None) -> str:
+    """A count with the locale's thousands separator: 1.234 in Indonesian, 1,234 in English.
+
+    (Babel's ``format_decimal`` gives the same for whole numbers but costs ~100 µs a call, and a
+    dashboard table has hundreds of cells.)
+    """
+    if value is None:
+        return "–"
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+    if loc is None or loc.language != "en":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -67,6 +84,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["rupiah"] = rupiah
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["wib_date"] = wib_date
+    app.jinja_env.filters["num"] = number
     from .people.phone import display_phone
 
     app.jinja_env.filters["phone"] = display_phone

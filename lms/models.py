@@ -11,3 +11,4 @@ from .visits.models import ActionItem, MentorAssignment, Visit, VisitPhoto  # no
 from .certification.models import (  # noqa: F401
     Certificate, CertificateCounter, CertificateJob, CertificateJobItem,
 )
+from .dashboard.models import DashboardCount  # noqa: F401

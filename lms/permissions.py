@@ -303,6 +303,8 @@ RULES: dict[str, Callable[..., bool]] = {
     "outlet.view": lambda u, obj: can_view_outlet(u, obj),
     "outlet.edit": lambda u, obj: can_edit_outlet(u, obj),
     "audit.view": lambda u, obj=None: is_admin(u),
+    # the regional dashboard and its drill-down list (a coordinator's is their region's)
+    "dashboard.view": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     # the 7 PAS journey
     "progress.own": lambda u, obj=None: _is(u, Role.TRAINEE),
     "evidence.create": lambda u, obj: can_create_evidence(u, obj),
@@ -350,6 +352,12 @@ RULES: dict[str, Callable[..., bool]] = {
     "session.register": lambda u, obj: _sessions().can_register(u, obj),
     "calendar.feed": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR, Role.MENTOR, Role.TRAINEE),
     # end training sessions
+    # exports (lms/reports) and the audit log viewer ("audit.view" above)
+    "exports.download": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    # end exports
+    # spreadsheet import of outlets and managers (lms/imports; the region rules are in its service)
+    "outlets.import": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    # end spreadsheet import
 }
 
 

@@ -107,7 +107,7 @@ def seed_cohort() -> "Cohort":
     from datetime import date, datetime, timezone
 
     from .programme.models import Cohort, Enrolment, EnrolmentStatus
-    from .programme.services import _enrol, curriculum_for
+    from .programme.services import curriculum_for, new_enrolment
 
     with transaction():
         cohort = db.session.scalar(sa.select(Cohort).where(Cohort.name == DEMO_COHORT))
@@ -125,7 +125,7 @@ def seed_cohort() -> "Cohort":
                                      .options(sa.orm.joinedload(Outlet.manager)))
         for outlet in outlets:
             if outlet.id not in enrolled:
-                _enrol(cohort, outlet, outlet.manager, now=start)  # type: ignore[arg-type]
+                new_enrolment(cohort, outlet, outlet.manager, now=start)  # type: ignore[arg-type]
         curriculum_for(cohort)  # fails loudly if the curriculum is missing
     return cohort
 

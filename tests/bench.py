@@ -11,6 +11,7 @@ import sys
 
 BENCHMARKS = {
     "certificates": "tests.bench_certificates:main",
+    "dashboard": "tests.bench_dashboard:main",
 }
 
 

@@ -347,6 +347,8 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "certification.job_status": f"/certificates/jobs/{w.job.id}/status.json",
         "certification.job_retry": f"/certificates/jobs/{w.job.id}/retry",
         "certification.job_zip": f"/certificates/jobs/{w.job.id}/zip",
+        "dashboard.index": "/dashboard",
+        "dashboard.managers": "/dashboard/managers?stage=pelatihan",
         "sessions.schedule": "/sessions",
         "sessions.month": "/sessions/calendar",
         "sessions.session_new": "/sessions/new",
@@ -363,6 +365,16 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "sessions.session_ics": f"/sessions/{w.upcoming.id}/calendar.ics",
         "sessions.feed_settings": "/calendar/feed",
         "sessions.feed": f"/calendar/{w.feed_token}.ics",
+        # exports and the audit log
+        "reports.index": "/exports",
+        # (no streamed file here: the grid's client cannot close one; tests/test_reports_access.py downloads)
+        "reports.download": f"/exports/download?dataset=progress&cohort={w.cohort.id}&start=2018-05-02&end=2018-05-01",
+        "audit.log": "/admin/audit",
+        "audit.export_log": "/admin/audit/export?format=ods",
+        # spreadsheet import
+        "imports.upload": "/import/outlets",
+        "imports.confirm": "/import/outlets/confirm",
+        "imports.template": "/import/outlets/template.csv",
     }
 
 

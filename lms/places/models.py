@@ -1,7 +1,7 @@
 """Regions, kecamatan and outlets (e-Warong KUBE Jasa)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -65,6 +65,8 @@ class Outlet(TimestampMixin, Base):
     #: E.164, +62…
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    #: WIB day of the latest mentor visit (kept by lms.dashboard.summaries; None: never visited)
+    last_visit_on: Mapped[date | None] = mapped_column(sa.Date)
     #: the current manager (pengelola); history is in outlet_manager_terms
     manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
 

@@ -87,6 +87,8 @@ class Enrolment(TimestampMixin, Base):
         sa.Index("uq_enrolments_active_user", "cohort_id", "user_id", unique=True,
                  sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
         sa.Index("ix_enrolments_cohort_stage", "cohort_id", "current_stage"),
+        # the dashboard's "stuck" view: oldest progress first within a region
+        sa.Index("ix_enrolments_stuck", "status", "region_id", "progress_changed_at", "cohort_id", "current_stage"),
     )
 
 

@@ -177,7 +177,12 @@ def update_cohort(actor: Any, cohort: Cohort, data: CohortInput) -> Cohort:
     return cohort
 
 
-def _enrol(cohort: Cohort, outlet: Outlet, user: User, now: datetime | None = None) -> Enrolment:
+def new_enrolment(cohort: Cohort, outlet: Outlet, user: User, now: datetime | None = None) -> Enrolment:
+    """An active enrolment at the first stage, added to the session (no checks, no audit, no refresh).
+
+    For bulk callers that have checked permissions and duplicates themselves and refresh progress
+    for all the new enrolments at once (``refresh_progress``), inside their own transaction.
+    """
     e = Enrolment(cohort=cohort, cohort_id=cohort.id, user_id=user.id, outlet_id=outlet.id,
                   region_id=outlet.region_id, status=EnrolmentStatus.ACTIVE, started_at=now or utcnow(),
                   current_stage=curriculum_for(cohort).stage_keys[0], completed_count=0,
@@ -200,7 +205,7 @@ def enrol_outlet(actor: Any, cohort: Cohort, outlet: Outlet) -> Enrolment:
             Enrolment.status == EnrolmentStatus.ACTIVE))
         if existing is not None:
             return existing
-        e = _enrol(cohort, outlet, outlet.manager)
+        e = new_enrolment(cohort, outlet, outlet.manager)
         db.session.flush()
         refresh_progress([e])
         record("enrolment.created", actor=actor, target=e, cohort_id=cohort.id, outlet_id=outlet.id)
@@ -219,7 +224,7 @@ def enrol_all(actor: Any, cohort: Cohort) -> int:
             sa.select(Outlet).where(Outlet.region_id.in_(region_ids or [0]), Outlet.active.is_(True),
                                     Outlet.manager_id.is_not(None), Outlet.id.not_in(already))
             .options(joinedload(Outlet.manager))))
-        new = [_enrol(cohort, o, o.manager) for o in outlets]  # type: ignore[arg-type]
+        new = [new_enrolment(cohort, o, o.manager) for o in outlets]  # type: ignore[arg-type]
         db.session.flush()
         refresh_progress(new)
         if new:
@@ -248,7 +253,7 @@ def end_outlet_enrolments(actor: Any, outlet: Outlet) -> list[Cohort]:
 def enrol_new_manager(actor: Any, outlet: Outlet, user: User, cohorts: list[Cohort]) -> list[Enrolment]:
     """The new manager continues the outlet's cohorts; the outlet's records count at once."""
     with transaction():
-        new = [_enrol(c, outlet, user) for c in cohorts]
+        new = [new_enrolment(c, outlet, user) for c in cohorts]
         db.session.flush()
         refresh_progress(new)
         if new:

@@ -101,6 +101,10 @@ class ActionItem(Base):
 
     visit: Mapped[Visit] = relationship(back_populates="action_items")
 
+    # open items per outlet (the dashboard's past-due count, the caseload's open items)
+    __table_args__ = (sa.Index("ix_action_items_open_outlet", "outlet_id", "due_on",
+                               sqlite_where=sa.text("done_at IS NULL"), postgresql_where=sa.text("done_at IS NULL")),)
+
 
 class VisitPhoto(Base):
     __tablename__ = "visit_photos"

@@ -784,11 +784,14 @@ def kind_labels() -> dict[str, str]:
             "group_meeting": _("Pertemuan kelompok")}
 
 
-def export_visits(actor: Any, start: date, end: date, region_id: int | None = None, *, ip: str | None = None
+def export_visits(actor: Any, start: date, end: date, region_id: int | None = None, *, ip: str | None = None,
+                  kecamatan_id: int | None = None, cohort_id: int | None = None, audit: bool = True
                   ) -> Iterator[list[Any]]:
     """The visits of WIB days ``start``..``end`` in the actor's regions, row by row (read in batches).
 
-    The export is audited when it is asked for; the rows are read while the response streams.
+    The export is audited when it is asked for (``audit=False``: the caller records it, as the
+    exports page does); the rows are read while the response streams. ``kecamatan_id`` and
+    ``cohort_id`` (outlets enrolled in the cohort) narrow it further.
     """
     if not permissions.can(actor, "visits.export"):
         raise NotAllowed()
@@ -797,9 +800,10 @@ def export_visits(actor: Any, start: date, end: date, region_id: int | None = No
             raise Invalid({name: [_("Tanggal tidak masuk akal.")]})
     if end < start:
         raise Invalid({"end": [_("Tanggal akhir tidak boleh sebelum tanggal awal.")]})
-    with transaction():
-        record("visits.exported", actor=actor, ip=ip, start=start.isoformat(), end=end.isoformat(),
-               region_id=region_id)
+    if audit:
+        with transaction():
+            record("visits.exported", actor=actor, ip=ip, start=start.isoformat(), end=end.isoformat(),
+                   region_id=region_id)
     items = (sa.select(sa.func.count(ActionItem.id)).where(ActionItem.visit_id == Visit.id)
              .correlate(Visit).scalar_subquery())
     open_items = (sa.select(sa.func.count(ActionItem.id)).where(ActionItem.visit_id == Visit.id,
@@ -816,6 +820,10 @@ def export_visits(actor: Any, start: date, end: date, region_id: int | None = No
          .where(_region_where(actor, Visit.region_id, region_id),
                 Visit.visited_at >= wib_start_utc(start), Visit.visited_at < wib_start_utc(end + timedelta(days=1)))
          .order_by(Visit.visited_at, Visit.id))
+    if kecamatan_id:
+        q = q.where(Outlet.kecamatan_id == kecamatan_id)
+    if cohort_id:
+        q = q.where(Visit.outlet_id.in_(sa.select(Enrolment.outlet_id).where(Enrolment.cohort_id == cohort_id)))
     names = stage_names(None, "id")
     kinds = kind_labels()
     return _export_rows(q, names, kinds)
@@ -827,9 +835,10 @@ def _export_rows(q: Any, names: dict[str, str], kinds: dict[str, str]) -> Iterat
         for (vid, at, code, oname, region, kec, mentor, kind, minutes, stages, obs, notes, nxt, lat, lon, acc,
              n_items, n_open, n_photos) in result:
             local = to_wib(at)
-            yield [vid, local.date().isoformat(), local.strftime("%H:%M"), code, oname, region, kec, mentor,
+            # dates as dates: the CSV writes them as YYYY-MM-DD, the XLSX as real date cells
+            yield [vid, local.date(), local.strftime("%H:%M"), code, oname, region, kec, mentor,
                    kinds.get(kind.value, kind.value), minutes, "; ".join(names.get(s, s) for s in stages or []),
-                   obs, notes, nxt.isoformat() if nxt else "", lat, lon, acc, n_items, n_open, n_photos]
+                   obs, notes, nxt, lat, lon, acc, n_items, n_open, n_photos]
     finally:
         result.close()
 

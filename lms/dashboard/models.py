@@ -1,0 +1,41 @@
+"""Maintained summaries for the coordinator dashboard.
+
+One narrow table of counts, kept equal to what a full recount of the source tables would
+give (see :mod:`lms.dashboard.summaries`). Every dashboard view reads a few hundred of
+these rows instead of scanning enrolments, visits or action items.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base
+
+
+class DashboardCount(Base):
+    """``n`` things of kind ``metric`` in one cohort (0 = any), region and kecamatan (0 = none).
+
+    ``key`` is a sub-category (a stage key, a certificate kind) and ``day`` a WIB date
+    ('YYYY-MM-DD') or month ('YYYY-MM'), both '' when not used. Metrics:
+
+    * ``stage``: active enrolments by current stage (``key``; '_done' when all stages are done)
+    * ``completed``: enrolments that completed the programme, by WIB month (``day``)
+    * ``certified``: active programme-completion certificates
+    * ``certs``: active certificates by kind (``key``) and WIB month of issue (``day``)
+    * ``outlets`` / ``visited``: active outlets / those with at least one visit
+    * ``visit``: active outlets by the WIB day of their last visit (``day``)
+    * ``open`` / ``open_due``: open action items of active outlets / by due day (``day``)
+    """
+
+    __tablename__ = "dashboard_counts"
+
+    metric: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    region_id: Mapped[int] = mapped_column(primary_key=True)
+    kecamatan_id: Mapped[int] = mapped_column(primary_key=True, default=0)
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default="")
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True, default="")
+    n: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (sa.Index("ix_dashboard_counts_metric_day", "metric", "day"),
+                      sa.Index("ix_dashboard_counts_unit", "region_id", "kecamatan_id"))

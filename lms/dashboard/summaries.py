@@ -1,0 +1,423 @@
+"""Keeping ``dashboard_counts`` (and ``outlets.last_visit_on``) equal to the source tables.
+
+The rule: the summary is recounted, per kecamatan, in the same transaction as the change
+it summarises. A SQLAlchemy ``after_flush`` hook notes which kecamatan a flushed
+enrolment, outlet, visit, action item or certificate touches (old and new values), and a
+``before_commit`` hook recounts exactly those kecamatan from the source rows before the
+commit. So nothing can forget to update the summary, a rolled-back transaction rolls
+the summary back with it, and the recount is the same SQL as the full rebuild
+(:func:`rebuild_all`) restricted to a few kecamatan — a test compares the two.
+
+A recount reads the rows of one kecamatan (about 1/44 of the outlets), never the visits
+table as a whole: ``outlets.last_visit_on`` carries each outlet's latest visit day,
+refreshed from the ``(outlet_id, visited_at)`` index for the outlets whose visits changed.
+
+Writes made with bulk SQL (``insert()``/``update()`` statements) bypass the ORM and the
+hook; the bench-data generator calls :func:`rebuild_all` afterwards, and
+``flask --app lms dashboard rebuild`` does the same by hand.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, attributes
+
+from ..certification.models import Certificate, CertificateStatus
+from ..i18n import to_wib
+from ..places.models import Kecamatan, Outlet
+from ..programme.models import Cohort, Enrolment, EnrolmentStatus
+from ..sessions.models import Registration, TrainingSession
+from ..visits.models import ActionItem, Visit
+from .models import DashboardCount
+
+#: metric groups, each recounted as a whole for a unit (region_id, kecamatan_id)
+ENROLMENT, CERTIFICATE, VISIT, ACTION = "E", "C", "V", "A"
+GROUP_METRICS = {
+    ENROLMENT: ("stage", "completed"),
+    CERTIFICATE: ("certified", "certs"),
+    VISIT: ("outlets", "visited", "visit"),
+    ACTION: ("open", "open_due"),
+}
+DONE = "_done"
+#: the certificates that mean "completed the programme" (per-kecamatan "certified" column)
+PROGRAMME_SUBJECT = "enrolment"
+
+_INFO_OUTLETS = "lms.dashboard.outlets"      # {group: set(outlet_id)}
+_INFO_UNITS = "lms.dashboard.units"          # {group: set((region_id, kecamatan_id))}
+_INFO_VISITED = "lms.dashboard.visited"      # outlet ids whose visits changed
+_INFO_BUMP = "lms.dashboard.bump"            # region ids with a change the cache must see
+Unit = tuple[int, int]
+
+
+# --- SQL pieces shared by the recount and the rebuild ---------------------------------------
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _wib_text(session: Session, col: Any, month: bool) -> Any:
+    """'YYYY-MM' (or 'YYYY-MM-DD') of a UTC timestamp column in WIB (UTC+7, no daylight saving)."""
+    if _dialect(session) == "sqlite":
+        fmt = "'%Y-%m'" if month else "'%Y-%m-%d'"
+        return sa.func.strftime(sa.literal_column(fmt), col, sa.literal_column("'+7 hours'"))
+    fmt = "'YYYY-MM'" if month else "'YYYY-MM-DD'"
+    return sa.func.to_char(col + sa.literal_column("interval '7 hours'"), sa.literal_column(fmt))
+
+
+def _date_text(session: Session, col: Any) -> Any:
+    """A DATE column as 'YYYY-MM-DD' text."""
+    if _dialect(session) == "sqlite":
+        return sa.func.strftime(sa.literal_column("'%Y-%m-%d'"), col)
+    return sa.func.to_char(col, sa.literal_column("'YYYY-MM-DD'"))
+
+
+def _lit(value: Any, type_: Any = sa.Integer) -> Any:
+    return sa.literal(value, type_)
+
+
+def _selects(session: Session, group: str, outlet_where: Any) -> list[sa.Select[Any]]:
+    """SELECTs producing (metric, cohort_id, region_id, kecamatan_id, key, day, n) rows of ``group``.
+
+    ``outlet_where`` limits the outlets (a condition on ``Outlet``); certificates without an
+    outlet are handled by :func:`_loose_certificates`.
+    """
+    o = Outlet
+    if group == ENROLMENT:
+        e = Enrolment
+        stage = sa.func.coalesce(e.current_stage, DONE)
+        month = _wib_text(session, e.completed_at, month=True)
+        return [
+            sa.select(_lit("stage", sa.String), e.cohort_id, o.region_id, o.kecamatan_id, stage, _lit("", sa.String),
+                      sa.func.count())
+            .select_from(e).join(o, o.id == e.outlet_id).where(outlet_where, e.status == EnrolmentStatus.ACTIVE)
+            .group_by(e.cohort_id, o.region_id, o.kecamatan_id, stage),
+            sa.select(_lit("completed", sa.String), e.cohort_id, o.region_id, o.kecamatan_id, _lit("", sa.String), month,
+                      sa.func.count())
+            .select_from(e).join(o, o.id == e.outlet_id).where(outlet_where, e.completed_at.is_not(None))
+            .group_by(e.cohort_id, o.region_id, o.kecamatan_id, month),
+        ]
+    if group == CERTIFICATE:
+        c = Certificate
+        month = _wib_text(session, c.issued_at, month=True)
+        cohort = sa.func.coalesce(c.cohort_id, 0)
+        return [
+            sa.select(_lit("certified", sa.String), cohort, o.region_id, o.kecamatan_id, _lit("", sa.String),
+                      _lit("", sa.String), sa.func.count())
+            .select_from(c).join(o, o.id == c.outlet_id)
+            .where(outlet_where, c.status == CertificateStatus.ACTIVE, c.subject_type == PROGRAMME_SUBJECT)
+            .group_by(cohort, o.region_id, o.kecamatan_id),
+            sa.select(_lit("certs", sa.String), cohort, o.region_id, o.kecamatan_id, c.kind, month, sa.func.count())
+            .select_from(c).join(o, o.id == c.outlet_id).where(outlet_where, c.status == CertificateStatus.ACTIVE)
+            .group_by(cohort, o.region_id, o.kecamatan_id, c.kind, month),
+        ]
+    if group == VISIT:
+        active = sa.and_(outlet_where, o.active.is_(True))
+        day = _date_text(session, o.last_visit_on)
+        return [
+            sa.select(_lit("outlets", sa.String), _lit(0), o.region_id, o.kecamatan_id, _lit("", sa.String),
+                      _lit("", sa.String), sa.func.count()).select_from(o).where(active).group_by(o.region_id, o.kecamatan_id),
+            sa.select(_lit("visited", sa.String), _lit(0), o.region_id, o.kecamatan_id, _lit("", sa.String),
+                      _lit("", sa.String), sa.func.count())
+            .select_from(o).where(active, o.last_visit_on.is_not(None)).group_by(o.region_id, o.kecamatan_id),
+            sa.select(_lit("visit", sa.String), _lit(0), o.region_id, o.kecamatan_id, _lit("", sa.String), day,
+                      sa.func.count())
+            .select_from(o).where(active, o.last_visit_on.is_not(None)).group_by(o.region_id, o.kecamatan_id, day),
+        ]
+    if group == ACTION:
+        a = ActionItem
+        day = _date_text(session, a.due_on)
+        open_ = sa.and_(outlet_where, o.active.is_(True), a.done_at.is_(None))
+        return [
+            sa.select(_lit("open", sa.String), _lit(0), o.region_id, o.kecamatan_id, _lit("", sa.String),
+                      _lit("", sa.String), sa.func.count())
+            .select_from(a).join(o, o.id == a.outlet_id).where(open_).group_by(o.region_id, o.kecamatan_id),
+            sa.select(_lit("open_due", sa.String), _lit(0), o.region_id, o.kecamatan_id, _lit("", sa.String), day,
+                      sa.func.count())
+            .select_from(a).join(o, o.id == a.outlet_id).where(open_).group_by(o.region_id, o.kecamatan_id, day),
+        ]
+    raise ValueError(group)
+
+
+def _loose_certificates(session: Session, region_where: Any) -> sa.Select[Any]:
+    """Certificates with no outlet (kecamatan 0), by the certificate's own region."""
+    c = Certificate
+    month = _wib_text(session, c.issued_at, month=True)
+    cohort = sa.func.coalesce(c.cohort_id, 0)
+    return (sa.select(_lit("certs", sa.String), cohort, c.region_id, _lit(0), c.kind, month, sa.func.count())
+            .select_from(c).where(region_where, c.outlet_id.is_(None), c.status == CertificateStatus.ACTIVE)
+            .group_by(cohort, c.region_id, c.kind, month))
+
+
+_COLUMNS = ["metric", "cohort_id", "region_id", "kecamatan_id", "key", "day", "n"]
+
+
+def _insert_from(session: Session, select: sa.Select[Any]) -> None:
+    table = DashboardCount.__table__
+    session.execute(sa.insert(table).from_select(_COLUMNS, select))
+
+
+# --- last visit day per outlet ---------------------------------------------------------------
+
+def refresh_last_visits(session: Session, outlet_ids: Iterable[int]) -> None:
+    """Set ``outlets.last_visit_on`` of these outlets from their visits (index lookups)."""
+    ids = sorted(set(outlet_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        latest = dict(session.execute(
+            sa.select(Visit.outlet_id, sa.func.max(Visit.visited_at)).where(Visit.outlet_id.in_(chunk))
+            .group_by(Visit.outlet_id)).all())
+        params = []
+        for oid in chunk:
+            at = latest.get(oid)
+            if isinstance(at, str):  # func.max over a TypeDecorator column comes back raw on SQLite
+                at = datetime.fromisoformat(at)
+            day = None
+            if at is not None:
+                if at.tzinfo is None:
+                    from datetime import timezone
+                    at = at.replace(tzinfo=timezone.utc)
+                day = to_wib(at).date()
+            params.append({"oid": oid, "day": day})
+        if params:
+            session.execute(sa.update(Outlet.__table__).where(Outlet.__table__.c.id == sa.bindparam("oid"))
+                            .values(last_visit_on=sa.bindparam("day")), params)
+
+
+def _refresh_all_last_visits(session: Session) -> None:
+    """Every outlet's ``last_visit_on`` in one statement."""
+    latest = sa.select(sa.func.max(Visit.visited_at)).where(Visit.outlet_id == Outlet.id).scalar_subquery()
+    if _dialect(session) == "sqlite":
+        day = sa.func.date(latest, sa.literal_column("'+7 hours'"))
+    else:
+        day = sa.cast(latest + sa.literal_column("interval '7 hours'"), sa.Date)
+    session.execute(sa.update(Outlet.__table__).values(last_visit_on=day))
+
+
+# --- recount ---------------------------------------------------------------------------------
+
+def recount(session: Session, units: dict[str, set[Unit]]) -> None:
+    """Recount the metric groups of these (region_id, kecamatan_id) units, and bump their regions' versions."""
+    table = DashboardCount.__table__
+    bump_versions(session, {r for group_units in units.values() for r, _k in group_units})
+    for group, group_units in units.items():
+        if not group_units:
+            continue
+        kec_ids = sorted({k for _r, k in group_units if k})
+        loose_regions = sorted({r for r, k in group_units if not k})
+        metrics = GROUP_METRICS[group]
+        for start in range(0, max(len(kec_ids), 1), 200):
+            chunk = kec_ids[start:start + 200]
+            if not chunk:
+                break
+            session.execute(sa.delete(table).where(table.c.metric.in_(metrics), table.c.kecamatan_id.in_(chunk)))
+            for select in _selects(session, group, Outlet.kecamatan_id.in_(chunk)):
+                _insert_from(session, select)
+        if group == CERTIFICATE and loose_regions:
+            session.execute(sa.delete(table).where(table.c.metric == "certs", table.c.kecamatan_id == 0,
+                                                   table.c.region_id.in_(loose_regions)))
+            _insert_from(session, _loose_certificates(session, Certificate.region_id.in_(loose_regions)))
+
+
+VERSION = "version"
+
+
+def bump_versions(session: Session, region_ids: Iterable[int]) -> None:
+    """Count one more change in these regions (the dashboard's cache key; see lms.dashboard.cache).
+
+    Versions only grow, so the sum over a scope's regions names one state of its numbers.
+    """
+    ids = sorted(set(region_ids))
+    if not ids:
+        return
+    t = DashboardCount.__table__
+    where = sa.and_(t.c.metric == VERSION, t.c.cohort_id == 0, t.c.kecamatan_id == 0, t.c.key == "", t.c.day == "")
+    done = session.execute(sa.update(t).where(where, t.c.region_id.in_(ids)).values(n=t.c.n + 1)).rowcount
+    if done < len(ids):
+        have = set(session.scalars(sa.select(t.c.region_id).where(where, t.c.region_id.in_(ids))))
+        for rid in ids:
+            if rid not in have:
+                session.execute(sa.insert(t).values(metric=VERSION, cohort_id=0, region_id=rid, kecamatan_id=0,
+                                                    key="", day="", n=1))
+
+
+def rebuild_all(session: Session | None = None) -> None:
+    """Recount everything from the source tables (inside the caller's transaction)."""
+    if session is None:
+        from ..extensions import db
+        session = db.session
+    session.flush()
+    _refresh_all_last_visits(session)
+    t = DashboardCount.__table__
+    top = session.scalar(sa.select(sa.func.max(t.c.n)).where(t.c.metric == VERSION)) or 0
+    session.execute(sa.delete(t))
+    from ..places.models import Region
+    for rid in session.scalars(sa.select(Region.id)):
+        session.execute(sa.insert(t).values(metric=VERSION, cohort_id=0, region_id=rid, kecamatan_id=0, key="",
+                                            day="", n=top + 1))
+    for group in GROUP_METRICS:
+        for select in _selects(session, group, sa.true()):
+            _insert_from(session, select)
+    _insert_from(session, _loose_certificates(session, sa.true()))
+    _pending(session).clear()
+    session.info.pop(_INFO_VISITED, None)
+
+
+def snapshot(session: Session) -> set[tuple[Any, ...]]:
+    """Every summary row as a tuple (tests compare this with a rebuild)."""
+    t = DashboardCount.__table__
+    return {tuple(r) for r in session.execute(sa.select(*[t.c[c] for c in _COLUMNS])
+                                              .where(t.c.n != 0, t.c.metric != VERSION))}
+
+
+def version(session: Session, region_ids: Iterable[int]) -> int:
+    """The sum of these regions' versions: it changes whenever one of their numbers may have."""
+    t = DashboardCount.__table__
+    return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(t.c.n), 0))
+                              .where(t.c.metric == VERSION, t.c.region_id.in_(list(region_ids)))) or 0)
+
+
+# --- the hooks -------------------------------------------------------------------------------
+
+def _pending(session: Session) -> dict[str, set[Any]]:
+    return session.info.setdefault(_INFO_OUTLETS, defaultdict(set))
+
+
+def _units(session: Session) -> dict[str, set[Unit]]:
+    return session.info.setdefault(_INFO_UNITS, defaultdict(set))
+
+
+def _old_and_new(obj: Any, attr: str) -> set[Any]:
+    hist = attributes.get_history(obj, attr, passive=attributes.PASSIVE_NO_INITIALIZE)
+    values = set(hist.deleted or ()) | set(hist.added or ()) | set(hist.unchanged or ())
+    current = obj.__dict__.get(attr)
+    if current is not None:
+        values.add(current)
+    return {v for v in values if v is not None}
+
+
+def _changed(obj: Any, *attrs: str) -> bool:
+    return any(attributes.get_history(obj, a, passive=attributes.PASSIVE_NO_INITIALIZE).has_changes() for a in attrs)
+
+
+def _note(session: Session, instances: Iterable[Any], deleted: bool, new: bool) -> None:
+    outlets = _pending(session)
+    units = _units(session)
+    for obj in instances:
+        if isinstance(obj, Enrolment):
+            if new or deleted or _changed(obj, "current_stage", "status", "completed_at", "outlet_id", "cohort_id"):
+                outlets[ENROLMENT] |= _old_and_new(obj, "outlet_id")
+        elif isinstance(obj, Outlet):
+            if new or deleted or _changed(obj, "kecamatan_id", "region_id", "active"):
+                for r in _old_and_new(obj, "region_id"):
+                    for k in _old_and_new(obj, "kecamatan_id"):
+                        for group in GROUP_METRICS:
+                            units[group].add((r, k))
+        elif isinstance(obj, Visit):
+            if new or deleted or _changed(obj, "visited_at", "outlet_id"):
+                ids = _old_and_new(obj, "outlet_id")
+                session.info.setdefault(_INFO_VISITED, set()).update(ids)
+                outlets[VISIT] |= ids
+        elif isinstance(obj, ActionItem):
+            if new or deleted or _changed(obj, "done_at", "due_on", "outlet_id"):
+                outlets[ACTION] |= _old_and_new(obj, "outlet_id")
+        elif isinstance(obj, Cohort):  # names and regions shown in the dashboard's filter
+            session.info.setdefault(_INFO_BUMP, set()).add(("all", 0))
+        elif isinstance(obj, (TrainingSession, Registration)):
+            # not summarised, but shown: a new version makes the dashboard cache read them again
+            # (seat counts changed with bulk UPDATEs show within the cache's lifetime instead)
+            bump = session.info.setdefault(_INFO_BUMP, set())
+            if isinstance(obj, TrainingSession):
+                bump |= {("region", r) for r in _old_and_new(obj, "region_id")}
+            else:
+                bump |= {("session", sid) for sid in _old_and_new(obj, "session_id")}
+        elif isinstance(obj, Certificate):
+            if new or deleted or _changed(obj, "status", "outlet_id", "issued_at", "cohort_id", "kind"):
+                ids = _old_and_new(obj, "outlet_id")
+                outlets[CERTIFICATE] |= ids
+                if not ids or attributes.get_history(obj, "outlet_id").deleted:
+                    for r in _old_and_new(obj, "region_id"):
+                        units[CERTIFICATE].add((r, 0))
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    # after the INSERTs (foreign keys set through relationships are filled in) and before the
+    # history is reset: new/dirty/deleted still describe what this flush wrote
+    _note(session, session.new, deleted=False, new=True)
+    _note(session, session.dirty, deleted=False, new=False)
+    _note(session, session.deleted, deleted=True, new=False)
+
+
+def _resolve(session: Session) -> dict[str, set[Unit]]:
+    """Turn the noted outlet ids into (region, kecamatan) units."""
+    outlets = _pending(session)
+    units = _units(session)
+    all_ids = set().union(*outlets.values()) if outlets else set()
+    if all_ids:
+        where = {}
+        ids = sorted(all_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            where.update({oid: (r, k) for oid, r, k in session.execute(
+                sa.select(Outlet.id, Outlet.region_id, Outlet.kecamatan_id).where(Outlet.id.in_(chunk)))})
+        for group, oids in outlets.items():
+            units[group].update(where[o] for o in oids if o in where)
+    outlets.clear()
+    out = {g: set(u) for g, u in units.items() if u}
+    units.clear()
+    return out
+
+
+def _before_commit(session: Session) -> None:
+    for _round in range(5):  # the recount's own flushes may note more (they do not, but be safe)
+        session.flush()
+        visited = session.info.pop(_INFO_VISITED, None)
+        if visited:
+            refresh_last_visits(session, visited)
+        bump = session.info.pop(_INFO_BUMP, None)
+        if bump:
+            regions = {v for kind, v in bump if kind == "region"}
+            if any(kind == "all" for kind, _v in bump):
+                from ..places.models import Region
+                regions |= set(session.scalars(sa.select(Region.id)))
+            sessions = [v for kind, v in bump if kind == "session"]
+            if sessions:
+                regions |= set(session.scalars(sa.select(TrainingSession.region_id)
+                                               .where(TrainingSession.id.in_(sessions))))
+            bump_versions(session, regions)
+        units = _resolve(session)
+        if not units:
+            return
+        recount(session, units)
+
+
+def _after_rollback(session: Session) -> None:
+    for key in (_INFO_OUTLETS, _INFO_UNITS, _INFO_VISITED, _INFO_BUMP):
+        session.info.pop(key, None)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Register the hooks on every ORM session (once per process)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "after_soft_rollback", lambda s, previous: _after_rollback(s))
+    _installed = True
+
+
+def kecamatan_units(session: Session, kecamatan_ids: Iterable[int]) -> set[Unit]:
+    rows = session.execute(sa.select(Kecamatan.region_id, Kecamatan.id).where(Kecamatan.id.in_(list(kecamatan_ids))))
+    return {(r, k) for r, k in rows}
+
+
+def as_date(day: str) -> date:
+    return date.fromisoformat(day)

@@ -1,0 +1,215 @@
+"""Dashboard pages: the regional dashboard and its drill-down list of managers. Thin views."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..forms_common import int_or_none, options
+from ..permissions import rule
+from markupsafe import Markup
+
+from ..extensions import db
+from . import bp, cache, charts, services, summaries
+from .forms import FilterForm, ListForm
+from .summaries import DONE
+
+MONTHS = {"id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+          "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    return current_user._get_current_object()
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return loc.language if loc and loc.language == "en" else "id"
+
+
+def _filters(form: FilterForm, actor: Any) -> tuple[services.Scope, dict[str, Any]]:
+    """Fill the choices, validate, and build the scope from the valid fields (invalid ones are ignored)."""
+    regions = services.allowed_regions(actor)
+    cohorts = services.cohorts_for(actor)
+    kecs = services.kecamatan_for(regions)
+    form.cohort.choices = options([("", _("Semua angkatan"))] + [(str(c.id), c.name) for c in cohorts])
+    if len(regions) == 1:
+        form.region.choices = options([(str(regions[0].id), regions[0].name)])
+    else:
+        form.region.choices = options([("", _("Semua wilayah DKI"))] + [(str(r.id), r.name) for r in regions])
+    form.kecamatan.choices = options([("", _("Semua kecamatan"))] + [
+        (str(k.id), k.name if len(regions) == 1 else f"{k.name} ({_region_short(regions, k.region_id)})") for k in kecs])
+    form.validate()
+    ok = lambda f: f.data if not f.errors else None  # noqa: E731
+    kec_id = int_or_none(ok(form.kecamatan))
+    kecamatan = next((k for k in kecs if k.id == kec_id), None)
+    scope = services.scope_for(
+        actor, regions=regions, region_id=int_or_none(ok(form.region)), cohort_id=int_or_none(ok(form.cohort)),
+        kecamatan=kecamatan, start=ok(form.start), end=ok(form.end) if not form.start.errors else None,
+        stuck_days=ok(form.days))
+    return scope, {"regions": regions, "cohorts": cohorts, "kecamatan": kecs}
+
+
+def _region_short(regions: list[Any], region_id: int) -> str:
+    r = next((r for r in regions if r.id == region_id), None)
+    return r.name.replace("Jakarta ", "Jak. ").replace("Kepulauan Seribu", "Kep. Seribu") if r else ""
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{round(x * 100)}%"
+
+
+@bp.route("/dashboard")
+@rule("dashboard.view")
+def index():
+    """The dashboard. Its content (filters and views) is cached per viewer kind, query and data
+    version; a hit costs the sign-in check, one version query and the page frame."""
+    actor = _actor()
+    lang = _lang()
+    region_ids = services.allowed_region_ids(actor)
+    key = ("page", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))),
+           services.wib_today(), summaries.version(db.session, region_ids))
+    html, status = cache.cache().get_or_make(key, cache.ttl(), lambda: _content(actor, lang))
+    return render_template("dashboard/index.html", content=Markup(html)), status
+
+
+def _content(actor: Any, lang: str) -> tuple[str, int]:
+    form = FilterForm(request.args)
+    scope, choices = _filters(form, actor)
+    key = ("views", lang, actor.role.value, tuple(scope.region_ids), scope.cohort_id, scope.kecamatan_id,
+           getattr(scope, "region_chosen", False), scope.range_start, scope.range_end, scope.stuck_days, scope.today,
+           summaries.version(db.session, scope.region_ids))
+    views = Markup(cache.cache().get_or_make(key, cache.ttl(), lambda: _views(actor, scope, lang)))
+    html = render_template("dashboard/_content.html", form=form, scope=scope, choices=choices, views=views)
+    return html, 200
+
+
+def _views(actor: Any, scope: services.Scope, lang: str) -> str:
+    """The rendered views of one scope (cached by the caller)."""
+    data = services.dashboard(actor, scope, lang)
+    month_names = MONTHS[lang]
+    step = 1 if len(data.completions) <= 12 else 2
+    mlabel = lambda m: month_names[m.month - 1] if (m.month - 1) % step == 0 else ""  # noqa: E731
+    link = lambda **kw: url_for("dashboard.managers", **scope.params(**kw))  # noqa: E731
+    funnel = charts.hbars(
+        "chart-funnel", _("Pengelola per langkah 7 PAS"),
+        _("Jumlah pengelola aktif di setiap langkah; %(n)s terdaftar. Pilih batang untuk melihat daftarnya.",
+          n=data.enrolled),
+        [charts.Bar(s.name, s.count, href=link(stage=s.key), css="done" if s.key == DONE else "a")
+         for s in data.stages])
+    stuck = charts.hbars(
+        "chart-stuck", _("Pengelola macet per langkah"),
+        _("Pengelola tanpa kemajuan selama %(d)s hari atau lebih, per langkah; total %(n)s.",
+          d=scope.stuck_days, n=data.stuck_total),
+        [charts.Bar(s.name, s.count, href=link(stage=s.key, stuck=1), css="warn") for s in data.stuck_by_stage])
+    cov = data.coverage
+    coverage = charts.hbars(
+        "chart-coverage", _("Cakupan pendampingan"),
+        _("Dari %(n)s e-Warong aktif: %(a)s dikunjungi dalam %(w)s hari terakhir, %(b)s terlambat dikunjungi, "
+          "%(c)s belum pernah dikunjungi.", n=cov.outlets, a=cov.recent, w=cov.window_days, b=cov.overdue, c=cov.never),
+        [charts.Bar(_("Dikunjungi %(w)s hari terakhir", w=cov.window_days), cov.recent, css="ok"),
+         charts.Bar(_("Terlambat (> %(d)s hari)", d=cov.overdue_days), cov.overdue, css="warn"),
+         charts.Bar(_("Belum pernah dikunjungi"), cov.never, css="bad"),
+         charts.Bar(_("Tindak lanjut lewat tenggat"), cov.past_due_actions, css="bad")])
+    sessions_chart = charts.hbars(
+        "chart-sessions", _("Keterisian Bimtek mendatang"),
+        _("Persentase kursi terisi di %(n)s sesi mendatang.", n=len(data.upcoming)),
+        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
+                    round(r.fill_rate * 100), display=f"{r.registered}/{r.capacity}", css="a")
+         for r in data.upcoming], max_value=100)
+    attendance_chart = charts.hbars(
+        "chart-attendance", _("Kehadiran Bimtek yang lalu"),
+        _("Persentase peserta terdaftar yang hadir di %(n)s sesi terakhir dalam rentang tanggal.", n=len(data.past)),
+        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
+                    round((r.attendance_rate or 0) * 100), display=_pct(r.attendance_rate), css="ok")
+         for r in data.past], max_value=100)
+    certs_chart = charts.columns(
+        "chart-certs", _("Sertifikat terbit per bulan"),
+        _("Sertifikat yang berlaku menurut bulan terbit; total %(n)s.", n=sum(m.count for m in data.certificates)),
+        [mlabel(m.month) for m in data.certificates], [m.count for m in data.certificates], css="a")
+    trend_chart = charts.columns(
+        "chart-trend", _("Pengelola menyelesaikan 7 PAS per bulan"),
+        _("Jumlah pengelola yang menyelesaikan ketujuh langkah setiap bulan; total %(n)s.",
+          n=sum(m.count for m in data.completions)),
+        [mlabel(m.month) for m in data.completions], [m.count for m in data.completions], css="done")
+    stage_keys = [s for s in data.stages if s.key != DONE]
+    series = [f"s{i % 8}" for i in range(len(stage_keys))] + ["done"]
+    if len(scope.region_ids) > 1:  # all of DKI: one bar per region (the table has every kecamatan)
+        by_region: dict[str, list[int]] = {}
+        for r in data.kecamatan_rows:
+            row = by_region.setdefault(r.region_name, [0] * (len(stage_keys) + 1))
+            for i, s in enumerate(stage_keys):
+                row[i] += r.by_stage.get(s.key, 0)
+            row[-1] += r.done
+        kec_chart = charts.stacked(
+            "chart-kecamatan", _("Pengelola per wilayah dan langkah"),
+            _("Satu batang per wilayah, dibagi menurut langkah saat ini; angka per kecamatan ada di tabel."),
+            list(by_region.items()), series)
+    else:
+        kec_chart = charts.stacked(
+            "chart-kecamatan", _("Pengelola per kecamatan dan langkah"),
+            _("Satu batang per kecamatan, dibagi menurut langkah saat ini; angkanya ada di tabel."),
+            [(r.kecamatan.name, [r.by_stage.get(s.key, 0) for s in stage_keys] + [r.done])
+             for r in data.kecamatan_rows], series)
+    return render_template(
+        "dashboard/_views.html", data=data, scope=scope, funnel=funnel, stuck=stuck,
+        coverage=coverage, sessions_chart=sessions_chart, attendance_chart=attendance_chart, certs_chart=certs_chart,
+        trend_chart=trend_chart, kec_chart=kec_chart, series=list(zip(stage_keys, series)), link=link,
+        mlabel=mlabel, pct=_pct, done_key=DONE, lang=lang, stage_name=_stage_namer(lang), kind_name=_kind_name)
+
+
+def _stage_namer(lang: str) -> Any:
+    names = dict(services.stage_list(lang))
+    return lambda key: names.get(key if key else DONE, key)
+
+
+def _kind_name(kind: str) -> str:
+    return {"bimtek": _("Bimtek"), "completion": _("Kelulusan 7 PAS")}.get(kind, kind)
+
+
+def _short_date(value: Any) -> str:
+    from ..i18n import to_wib
+
+    local = to_wib(value)
+    return f"{local.day} {MONTHS[_lang()][local.month - 1]}"
+
+
+@bp.route("/dashboard/managers")
+@rule("dashboard.view")
+def managers():
+    actor = _actor()
+    form = ListForm(request.args)
+    lang = _lang()
+    stages = services.stage_list(lang)
+    form.stage.choices = options([("", _("Semua langkah"))] + stages)
+    form.stuck.choices = options([("", _("Semua pengelola")), ("1", _("Hanya yang macet"))])
+    scope, choices = _filters(form, actor)
+    stage = form.stage.data if not form.stage.errors else None
+    stuck = form.stuck.data == "1" and not form.stuck.errors
+    page = max(int_or_none(request.args.get("page")) or 1, 1)
+    rows, total = services.managers(actor, scope, stage=stage or None, stuck=stuck, page=page)
+    pages = max((total + services.PER_PAGE - 1) // services.PER_PAGE, 1)
+    return render_template("dashboard/managers.html", form=form, rows=rows, total=total, page=page, pages=pages,
+                           scope=scope, stage=stage, stuck=stuck, stage_names=dict(stages), done_key=DONE,
+                           back=url_for("dashboard.index", **scope.params()), choices=choices)
+
+
+@bp.cli.command("rebuild")
+def rebuild_command() -> None:
+    """Recount the dashboard summaries from the source tables (after bulk SQL loads)."""
+    import time
+
+    import click
+
+    from ..db import transaction
+    from ..extensions import db
+    from .summaries import rebuild_all
+
+    t = time.perf_counter()
+    with transaction():
+        rebuild_all(db.session)
+    click.echo(f"dashboard summaries rebuilt in {time.perf_counter() - t:.1f} s")

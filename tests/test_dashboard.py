@@ -1,0 +1,359 @@
+"""The regional dashboard: numbers against a hand-computed fixture, scope, filters, the
+drill-down list, bounded queries, and the maintained summaries against a full recount."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from lms.dashboard import services as dash
+from lms.dashboard import summaries
+from lms.db import transaction, utcnow
+from lms.places.models import Kecamatan, Region
+
+UTC = timezone.utc
+
+
+def _kecs(db, code: str) -> list[Kecamatan]:
+    return list(db.session.scalars(sa.select(Kecamatan).join(Region).where(Region.code == code).order_by(Kecamatan.code)))
+
+
+def _set(db, enrolment, *, stage: str | None, days_ago: int, completed_at: datetime | None = None) -> None:
+    now = utcnow()
+    with transaction():
+        e = db.session.merge(enrolment)
+        e.current_stage = stage
+        e.completed_count = 7 if stage is None else ["pendaftaran", "pelatihan", "pendampingan", "perizinan",
+                                                       "pemasaran", "pelaporan_keuangan", "permodalan"].index(stage)
+        e.progress_changed_at = now - timedelta(days=days_ago)
+        e.completed_at = completed_at
+
+
+def _stage_keys(app) -> list[str]:
+    from lms.programme.services import default_curriculum
+
+    with app.app_context():
+        return list(default_curriculum().stage_keys)
+
+
+@pytest.fixture
+def fixture(app, db, factory):
+    """Region 3171 (two kecamatan) plus one 3172 enrolment; every number below is counted by hand.
+
+    ========  =========  ===================  ==================  ==================================
+    who       kecamatan  stage                last progress       visits / action items
+    ========  =========  ===================  ==================  ==================================
+    a         K1         pelatihan            10 days ago         visited 3 days ago
+    b         K1         pelatihan            90 days ago (stuck) visited 45 days ago; 3 actions
+    c         K1         perizinan            61 days ago (stuck) never visited
+    d         K2         all 7 done (Oct 16)  5 days ago          visited 10 days ago; completion cert
+    e         K2         pemasaran            5 days ago          never visited
+    f         K3 (3172)  pelatihan            200 days ago        visited yesterday (other region)
+    ========  =========  ===================  ==================  ==================================
+    """
+    from lms.certification import services as certs
+    from lms.permissions import SYSTEM
+
+    k1, k2 = _kecs(db, "3171")[:2]
+    k3 = _kecs(db, "3172")[0]
+    cohort = factory.cohort()
+    mentor = factory.user("mentor", region="3171")
+    mentor2 = factory.user("mentor", region="3172")
+    people = {}
+    for name, kec, region in (("a", k1, "3171"), ("b", k1, "3171"), ("c", k1, "3171"), ("d", k2, "3171"),
+                              ("e", k2, "3171"), ("f", k3, "3172")):
+        outlet = factory.outlet(region, kecamatan=kec)
+        trainee = factory.user("trainee", region=region, outlet=outlet, full_name=f"Pengelola {name.upper()}")
+        with transaction():
+            db.session.merge(outlet).manager_id = trainee.id
+        people[name] = factory.enrolment(cohort=cohort, trainee=trainee, region=region)
+    now = utcnow()
+    _set(db, people["a"], stage="pelatihan", days_ago=10)
+    _set(db, people["b"], stage="pelatihan", days_ago=90)
+    _set(db, people["c"], stage="perizinan", days_ago=61)
+    _set(db, people["d"], stage=None, days_ago=5, completed_at=datetime(2026, 10, 15, 20, 0, tzinfo=UTC))  # 16 Oct WIB
+    _set(db, people["e"], stage="pemasaran", days_ago=5)
+    _set(db, people["f"], stage="pelatihan", days_ago=200)
+    outlet = lambda n: people[n].outlet  # noqa: E731
+    today = dash.wib_today()
+    factory.visit(mentor, outlet("a"), visited_at=now - timedelta(days=3), refresh=False)
+    factory.visit(mentor, outlet("b"), visited_at=now - timedelta(days=45), refresh=False, actions=(
+        ("Pasang daftar harga", "Ibu B", today - timedelta(days=20)),
+        ("Catat stok", "Ibu B", today + timedelta(days=5))))
+    factory.visit(mentor, outlet("b"), visited_at=now - timedelta(days=50), refresh=False, done=True,
+                  actions=(("Sudah selesai", "Ibu B", today - timedelta(days=40)),))
+    factory.visit(mentor, outlet("d"), visited_at=now - timedelta(days=10), refresh=False)
+    factory.visit(mentor2, outlet("f"), visited_at=now - timedelta(days=1), refresh=False,
+                  actions=(("Lain wilayah", "Ibu F", today - timedelta(days=3)),))
+    # certificates: d's completion (Nov 2026), a Bimtek one for a (Nov 2026), one in 3172
+    with transaction():
+        d = db.session.merge(people["d"])
+        certs.issue_for_enrolment(SYSTEM, certs.design_for("completion"), d,
+                                  issued_at=datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
+    past = factory.session("3171", cohort=cohort, title="Bimtek Lalu", days_ago=20, capacity=10)
+    for n, att in (("a", "present"), ("b", "late"), ("c", "absent"), ("d", "present")):
+        factory.register(past, people[n].user, att)
+    with transaction():
+        db.session.merge(past).seats_taken = 4
+    cert = factory.certificate(session=past, holder=people["a"].user)
+    with transaction():
+        db.session.merge(cert).issued_at = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)
+    upcoming = factory.training_session(cohort=cohort, region="3171", capacity=10)
+    with transaction():
+        db.session.merge(upcoming).seats_taken = 4
+    factory.training_session(cohort=cohort, region="3172", capacity=10)
+    return {"cohort": cohort, "k1": k1, "k2": k2, "k3": k3, "people": people, "past": past, "upcoming": upcoming}
+
+
+def _scope(actor, **kw):
+    return dash.scope_for(actor, regions=dash.allowed_regions(actor), **kw)
+
+
+def test_numbers_match_the_hand_computed_fixture(app, db, factory, fixture):
+    coord = factory.user("coordinator", region="3171")
+    scope = _scope(coord, start=date(2026, 9, 1), end=date(2026, 11, 30))
+    d = dash.dashboard(coord, scope)
+    stages = {s.key: s.count for s in d.stages}
+    assert stages == {"pendaftaran": 0, "pelatihan": 2, "pendampingan": 0, "perizinan": 1, "pemasaran": 1,
+                      "pelaporan_keuangan": 0, "permodalan": 0, "_done": 1}
+    assert d.enrolled == 5 and d.done == 1
+    # stuck ≥ 60 days: b (pelatihan, 90) and c (perizinan, 61); oldest first
+    assert d.stuck_total == 2
+    assert {s.key: s.count for s in d.stuck_by_stage if s.count} == {"pelatihan": 1, "perizinan": 1}
+    assert [r.enrolment.user.full_name for r in d.stuck_rows] == ["Pengelola B", "Pengelola C"]
+    # per kecamatan
+    rows = {r.kecamatan.id: r for r in d.kecamatan_rows}
+    k1, k2 = rows[fixture["k1"].id], rows[fixture["k2"].id]
+    assert (k1.enrolled, k1.by_stage["pelatihan"], k1.by_stage["perizinan"], k1.done, k1.certified) == (3, 2, 1, 0, 0)
+    assert (k2.enrolled, k2.by_stage["pemasaran"], k2.done, k2.certified) == (2, 1, 1, 1)
+    assert sum(r.enrolled for r in d.kecamatan_rows) == 5
+    assert fixture["k3"].id not in rows
+    # coverage of the five 3171 outlets: a, d visited in 30 days; b overdue; c, e never; one action past due
+    c = d.coverage
+    assert (c.outlets, c.recent, c.overdue, c.never, c.past_due_actions) == (5, 2, 1, 2, 1)
+    # sessions: the upcoming one 4/10; the past one 3 of 4 attended (present + late)
+    assert [(r.registered, r.capacity) for r in d.upcoming] == [(4, 10)]
+    assert d.upcoming_fill == pytest.approx(0.4)
+    assert [(r.attended, r.registered) for r in d.past] == [(3, 4)]
+    assert d.past_attendance == pytest.approx(0.75)
+    # months: September–November 2026
+    assert [(m.month, m.count) for m in d.completions] == [(date(2026, 9, 1), 0), (date(2026, 10, 1), 1),
+                                                          (date(2026, 11, 1), 0)]
+    assert [(m.month, m.count) for m in d.certificates] == [(date(2026, 9, 1), 0), (date(2026, 10, 1), 0),
+                                                           (date(2026, 11, 1), 2)]
+    assert d.certificates[-1].by_key == {"completion": 1, "bimtek": 1}
+
+
+def test_admin_sees_all_dki_and_filters_narrow_it(app, db, factory, fixture):
+    admin = factory.user("admin")
+    d = dash.dashboard(admin, _scope(admin))
+    assert d.enrolled == 6 and d.stuck_total == 3
+    assert d.coverage.outlets == 6 and d.coverage.past_due_actions == 2
+    k2 = fixture["k2"]
+    d = dash.dashboard(admin, _scope(admin, kecamatan=k2))
+    assert d.enrolled == 2 and [r.kecamatan.id for r in d.kecamatan_rows] == [k2.id]
+    assert (d.coverage.outlets, d.coverage.recent, d.coverage.never) == (2, 1, 1)
+    other = factory.cohort()
+    d = dash.dashboard(admin, _scope(admin, cohort_id=other.id))
+    assert d.enrolled == 0 and d.stuck_total == 0 and d.upcoming == []
+    d = dash.dashboard(admin, _scope(admin, stuck_days=100))
+    assert d.stuck_total == 1  # only f (200 days)
+
+
+def test_page_shows_the_numbers_in_tables_and_titled_svg(client, login_as, fixture):
+    login_as("coordinator", region="3171")
+    r = client.get("/dashboard?start=2026-09-01&end=2026-11-30")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    # every chart is an SVG named by its title and description
+    charts = re.findall(r'<svg class="chart" id="([\w-]+)"[^>]*role="(img|group)"[^>]*aria-labelledby="([\w-]+)-t \1-d"', html)
+    assert {c[0] for c in charts} >= {"chart-funnel", "chart-stuck", "chart-coverage", "chart-certs", "chart-trend",
+                                      "chart-kecamatan", "chart-sessions", "chart-attendance"}
+    assert "<script" not in html.split("</header>")[1]
+    # the funnel table row for pelatihan links to the filtered list and says 2
+    row = re.search(r'<a href="(/dashboard/managers\?[^"]*stage=pelatihan[^"]*)">Pelatihan</a></th><td class="num">(\d+)</td>', html)
+    assert row and row.group(2) == "2"
+    assert "Pengelola F" not in html  # 3172's manager is stuck too, but not in this region
+
+
+def test_funnel_bar_opens_the_filtered_list(client, login_as, fixture):
+    login_as("coordinator", region="3171")
+    html = client.get("/dashboard").get_data(as_text=True)
+    href = re.search(r'<a href="([^"]+)" class="chart-link" aria-label="Pelatihan: 2"', html)
+    assert href, "the pelatihan bar is a link"
+    page = client.get(href.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    names = re.findall(r">(Pengelola [A-F])</a>", page)
+    assert sorted(names) == ["Pengelola A", "Pengelola B"]
+    assert "2 pengelola" in page
+    stuck = client.get("/dashboard/managers?stuck=1").get_data(as_text=True)
+    assert re.findall(r">(Pengelola [A-F])</a>", stuck) == ["Pengelola B", "Pengelola C"]
+    assert "2 pengelola" in stuck
+
+
+def test_coordinator_sees_only_their_region_whatever_they_ask(client, login_as, fixture):
+    login_as("coordinator", region="3171")
+    k3 = fixture["k3"]
+    region_3172 = k3.region_id
+    for url in (f"/dashboard?region={region_3172}", f"/dashboard?kecamatan={k3.id}",
+                f"/dashboard/managers?region={region_3172}&stage=pelatihan",
+                f"/dashboard/managers?kecamatan={k3.id}"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        html = r.get_data(as_text=True)
+        assert "Pengelola F" not in html, url
+        assert k3.name not in html.split('id="kecamatan"')[-1].split("</select>")[-1], url
+
+
+@pytest.mark.parametrize("query", ["start=2026-13-01", "start=2026-11-01&end=2026-01-01", "days=0", "days=abc",
+                                   "cohort=x", "kecamatan=999999", "region=-1", "start=0001-01-01",
+                                   "cohort=99999999999999999999", "page=-3&stage=nope&stuck=7"])
+def test_bad_filters_get_a_message_never_a_500(client, login_as, fixture, query):
+    login_as("coordinator", region="3171")
+    for path in ("/dashboard", "/dashboard/managers"):
+        r = client.get(f"{path}?{query}")
+        assert r.status_code == 200, (path, query)
+
+
+def test_mentors_and_trainees_have_no_dashboard(client, login_as):
+    for role in ("mentor", "trainee"):
+        login_as(role)
+        assert client.get("/dashboard").status_code == 403
+        assert client.get("/dashboard/managers").status_code == 403
+
+
+def _grow(db, factory, cohort, n: int, mentor) -> None:
+    """``n`` more enrolments over several kecamatan, each with a visit and an open action item."""
+    kecs = _kecs(db, "3171")
+    for i in range(n):
+        outlet = factory.outlet("3171", kecamatan=kecs[i % len(kecs)])
+        trainee = factory.user("trainee", region="3171", outlet=outlet)
+        with transaction():
+            db.session.merge(outlet).manager_id = trainee.id
+        e = factory.enrolment(cohort=cohort, trainee=trainee)
+        _set(db, e, stage=["pelatihan", "perizinan", None][i % 3], days_ago=[5, 70, 200][i % 3],
+             completed_at=utcnow() if i % 3 == 2 else None)
+        factory.visit(mentor, outlet, visited_at=utcnow() - timedelta(days=i % 50), refresh=False,
+                      actions=(("Tindak", "Ibu", dash.wib_today() - timedelta(days=i % 7 - 3)),))
+
+
+def test_query_count_does_not_grow_with_the_data(client, login_as, db, factory, count_queries):
+    cohort = factory.cohort()
+    mentor = factory.user("mentor", region="3171")
+    urls = ["/dashboard", f"/dashboard?cohort={cohort.id}&start=2018-01-01&end=2026-12-31",
+            "/dashboard/managers?stage=pelatihan", "/dashboard/managers?stuck=1"]
+    login_as("coordinator", region="3171")
+
+    def measure() -> list[int]:
+        out = []
+        for url in urls:
+            with count_queries() as q:
+                assert client.get(url).status_code == 200
+            out.append(q.count)
+        return out
+
+    _grow(db, factory, cohort, 3, mentor)
+    small = measure()
+    _grow(db, factory, cohort, 40, mentor)
+    large = measure()
+    assert small == large, (small, large)
+    assert max(large) <= 26, large  # the dashboard uncached: 25 (sign-in, versions, filters, 17 for the views)
+
+
+def test_summaries_equal_a_full_recount_after_the_demo_seed(app, db):
+    from lms.seed import seed_all
+
+    with app.app_context():
+        seed_all()
+        maintained = summaries.snapshot(db.session)
+        with transaction():
+            summaries.rebuild_all(db.session)
+        assert summaries.snapshot(db.session) == maintained
+        assert len(maintained) > 100
+
+
+def test_summaries_follow_every_kind_of_change(app, db, factory, fixture):
+    """Edits, moves, deactivation, deletion and revocation: the maintained rows stay equal to a recount."""
+    from lms.certification import services as certs
+    from lms.certification.models import Certificate
+    from lms.permissions import SYSTEM
+    from lms.visits.models import ActionItem, Visit
+
+    def check() -> None:
+        maintained = summaries.snapshot(db.session)
+        with transaction():
+            summaries.rebuild_all(db.session)
+        assert summaries.snapshot(db.session) == maintained
+
+    check()
+    people = fixture["people"]
+    k2 = fixture["k2"]
+    with transaction():  # an outlet moves kecamatan
+        db.session.merge(people["a"].outlet).kecamatan_id = k2.id
+    check()
+    with transaction():  # an outlet closes
+        db.session.merge(people["b"].outlet).active = False
+    check()
+    with transaction():  # an action item is done, a visit is moved back in time, another deleted
+        item = db.session.scalar(sa.select(ActionItem).where(ActionItem.done_at.is_(None)).limit(1))
+        item.done_at = utcnow()
+        v = db.session.scalar(sa.select(Visit).order_by(Visit.id).limit(1))
+        v.visited_at = v.visited_at - timedelta(days=100)
+    check()
+    with transaction():
+        db.session.delete(db.session.scalar(sa.select(Visit).order_by(Visit.id.desc()).limit(1)))
+    check()
+    with transaction():  # an enrolment ends
+        from lms.programme.models import EnrolmentStatus
+        db.session.merge(people["e"]).status = EnrolmentStatus.WITHDRAWN
+    check()
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.kind == "completion"))
+    certs.revoke(SYSTEM, cert, "Salah terbit")
+    check()
+
+
+def test_a_rolled_back_change_leaves_the_summary_alone(app, db, factory, fixture):
+    before = summaries.snapshot(db.session)
+    with pytest.raises(RuntimeError):
+        with transaction():
+            db.session.merge(fixture["people"]["a"]).current_stage = "permodalan"
+            db.session.flush()
+            raise RuntimeError("boom")
+    db.session.rollback()
+    assert summaries.snapshot(db.session) == before
+    # and the next commit does not apply the abandoned change either
+    with transaction():
+        db.session.merge(fixture["people"]["c"]).completed_count = 3
+    assert summaries.snapshot(db.session) == before
+
+
+def test_last_visit_day_is_kept_on_the_outlet(app, db, factory):
+    mentor = factory.user("mentor")
+    outlet = factory.outlet()
+    assert outlet.last_visit_on is None
+    at = datetime(2026, 11, 1, 18, 30, tzinfo=UTC)  # 2 Nov 01:30 WIB
+    factory.visit(mentor, outlet, visited_at=at, refresh=False)
+    db.session.expire_all()
+    assert db.session.get(type(outlet), outlet.id).last_visit_on == date(2026, 11, 2)
+
+
+def test_cached_views_are_reused_until_the_data_changes(client, login_as, db, factory, fixture, count_queries):
+    login_as("coordinator", region="3171")
+    url = "/dashboard?start=2026-09-01&end=2026-11-30"
+    with count_queries() as cold:
+        first = client.get(url).get_data(as_text=True)
+    with count_queries() as warm:
+        second = client.get(url).get_data(as_text=True)
+    assert warm.count <= 3 < cold.count, (cold.count, warm.count)  # sign-in and the version only
+    strip = lambda html: re.sub(r'name="csrf_token" value="[^"]+"', "", html)  # noqa: E731
+    assert strip(first) == strip(second)
+    # a new enrolment in 3171 changes the region's version: the next page counts it
+    outlet = factory.outlet("3171", kecamatan=fixture["k1"])
+    trainee = factory.user("trainee", region="3171", outlet=outlet, full_name="Pengelola G")
+    with transaction():
+        db.session.merge(outlet).manager_id = trainee.id
+    factory.enrolment(cohort=fixture["cohort"], trainee=trainee)
+    third = client.get(url).get_data(as_text=True)
+    assert re.search(r'Pengelola terdaftar</h2><p class="big">6<', third)
+    assert re.search(r'Pengelola terdaftar</h2><p class="big">5<', first)
