@@ -1,6 +1,6 @@
 """Browser: a coordinator imports a spreadsheet of outlets and managers, from the outlet list to the result.
 
-(The lead extends this file to the dashboard funnel later.)
+Then the dashboard's funnel counts them and its bar opens the filtered list.
 """
 from __future__ import annotations
 
@@ -73,6 +73,16 @@ def test_coordinator_uploads_previews_confirms_and_sees_the_result(phone_page, f
     page.get_by_role("link", name="Lihat daftar e-Warong").click()
     page.wait_for_url("**/outlets")
     assert page.get_by_text("Siti Aminah").is_visible()
+
+    # the dashboard's funnel counts the three new managers; their bar opens the list of them
+    page.goto("/dashboard")
+    assert page.locator("#funnel tfoot td.num").first.inner_text() == "3"
+    assert fits_the_screen(page)
+    first = db.session.scalar(sa.select(Enrolment.current_stage).where(Enrolment.cohort_id == cohort.id).limit(1))
+    bar = page.locator(f'#chart-funnel a[href*="stage={first}"]')
+    bar.click()
+    page.wait_for_url("**/dashboard/managers?*")
+    assert page.get_by_role("link", name="Siti Aminah").is_visible()
 
 
 def test_a_file_with_errors_shows_them_and_offers_no_confirmation(browser_page, factory):
