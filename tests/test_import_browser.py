@@ -9,22 +9,10 @@ import sqlalchemy as sa
 
 from lms.places.models import Outlet
 from lms.programme.models import Enrolment
-from tests.conftest import TEST_PASSWORD
 from tests.test_import import HEADER, csv_bytes, row
+from tests.test_visits_browser import fits_the_screen, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, email):  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/home")
-
-
-def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def choose_file(page, data: bytes, name: str = "ewarong-pusat.csv") -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,6 @@ from ..db import utcnow
 from ..errors import NotAllowed
 from ..extensions import db
 from ..i18n import to_wib
-from ..people.models import Role, User
 from ..places.models import Kecamatan, Outlet, Region
 from ..programme import services as programme
 from ..programme.models import Cohort, Enrolment, EnrolmentStatus
@@ -488,9 +487,3 @@ def kecamatan_for(regions: list[Region]) -> list[Kecamatan]:
     return list(db.session.scalars(sa.select(Kecamatan).where(Kecamatan.region_id.in_([r.id for r in regions]))
                                    .order_by(Kecamatan.name)))
 
-
-def coordinator_like(actor: Any) -> bool:
-    return getattr(actor, "role", None) in (Role.ADMIN, Role.COORDINATOR)
-
-
-__all__ = ["Dashboard", "Scope", "User", "dashboard", "managers", "scope_for"]

@@ -19,7 +19,7 @@ hook; the bench-data generator calls :func:`rebuild_all` afterwards, and
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, attributes
 
 from ..certification.models import Certificate, CertificateStatus
 from ..i18n import to_wib
-from ..places.models import Kecamatan, Outlet
+from ..places.models import Outlet
 from ..programme.models import Cohort, Enrolment, EnrolmentStatus
 from ..sessions.models import Registration, TrainingSession
 from ..visits.models import ActionItem, Visit
@@ -178,7 +178,6 @@ def refresh_last_visits(session: Session, outlet_ids: Iterable[int]) -> None:
             day = None
             if at is not None:
                 if at.tzinfo is None:
-                    from datetime import timezone
                     at = at.replace(tzinfo=timezone.utc)
                 day = to_wib(at).date()
             params.append({"oid": oid, "day": day})
@@ -413,11 +412,3 @@ def install() -> None:
     event.listen(Session, "after_soft_rollback", lambda s, previous: _after_rollback(s))
     _installed = True
 
-
-def kecamatan_units(session: Session, kecamatan_ids: Iterable[int]) -> set[Unit]:
-    rows = session.execute(sa.select(Kecamatan.region_id, Kecamatan.id).where(Kecamatan.id.in_(list(kecamatan_ids))))
-    return {(r, k) for r, k in rows}
-
-
-def as_date(day: str) -> date:
-    return date.fromisoformat(day)
