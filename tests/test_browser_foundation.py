@@ -1,7 +1,8 @@
 """Real-browser journey: each role signs in, sees its home page, switches language, signs out."""
 import pytest
+from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.browser_helpers import see, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -13,32 +14,21 @@ HOME_HEADINGS = {
 }
 
 
-def sign_in(page, email: str, password: str = TEST_PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
-
-
 @pytest.mark.parametrize("role", ["trainee", "mentor", "coordinator", "admin"])
 def test_role_signs_in_switches_language_and_signs_out(browser_page, factory, role):
     page = browser_page
     user = factory.user(role, region="3171", full_name=f"Uji {role.title()}")
     sign_in(page, user.email)
-    page.wait_for_url("**/home")
     assert page.locator("html").get_attribute("lang") == "id"
-    assert HOME_HEADINGS[role] in page.content()
+    see(page, HOME_HEADINGS[role])
     assert f"Uji {role.title()}" in page.locator(".userbar").inner_text()
 
     page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.reload()
     assert page.locator("html").get_attribute("lang") == "en", "the language choice is remembered"
 
-    page.locator("summary").click()
-    page.locator("form[action='/logout'] button").click()
-    page.wait_for_url("**/login")
+    sign_out(page)
     page.goto("/home")
     assert "/login" in page.url, "signed out: home needs a new sign-in"
 
@@ -46,6 +36,6 @@ def test_role_signs_in_switches_language_and_signs_out(browser_page, factory, ro
 def test_wrong_password_shows_message_on_form(browser_page, factory):
     page = browser_page
     user = factory.user("mentor")
-    sign_in(page, user.email, "salah-sekali-123")
+    sign_in(page, user.email, "salah-sekali-123", wait=False)
+    see(page, "E-mail atau kata sandi salah")
     assert page.url.endswith("/login")
-    assert "E-mail atau kata sandi salah" in page.content()

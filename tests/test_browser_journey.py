@@ -3,24 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD
+from tests.browser_helpers import see, sign_in, sign_out
 from tests.factories import tiny_pdf
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/home")
-
-
-def sign_out(page):
-    page.locator("summary").click()
-    page.locator("form[action='/logout'] button").click()
-    page.wait_for_url("**/login")
 
 
 def test_licence_submitted_verified_and_tracker_advances(browser_page, factory, tmp_path: Path):
@@ -46,22 +34,22 @@ def test_licence_submitted_verified_and_tracker_advances(browser_page, factory, 
     scan.write_bytes(tiny_pdf())
     page.get_by_label("Pindaian izin").set_input_files(str(scan))
     page.get_by_role("button", name="Kirim untuk verifikasi").click()
-    assert "Menunggu verifikasi" in page.content()
+    see(page, "Menunggu verifikasi")
     sign_out(page)
 
     sign_in(page, coordinator.email)
     page.goto("/review")
     page.get_by_role("link", name="Izin usaha: NIB 9120001234567").click()
     page.get_by_role("button", name="Verifikasi").click()
-    assert "Bukti diverifikasi" in page.content()
-    assert "Tidak ada bukti yang menunggu verifikasi" in page.content()
+    see(page, "Bukti diverifikasi")
+    see(page, "Tidak ada bukti yang menunggu verifikasi")
     sign_out(page)
 
     sign_in(page, trainee.email)
     page.goto("/progress")
     assert page.locator("li.step-done").count() == 4
     assert "Pemasaran" in page.locator("li.step-current").inner_text()
-    assert "4 dari 7 langkah selesai" in page.content()
+    see(page, "4 dari 7 langkah selesai")
 
 
 def _verify_all_waiting(page, coordinator_email):
@@ -70,7 +58,7 @@ def _verify_all_waiting(page, coordinator_email):
     while page.locator("table a[href^='/evidence/']").count():
         page.locator("table a[href^='/evidence/']").first.click()
         page.get_by_role("button", name="Verifikasi").click()
-        assert "Bukti diverifikasi" in page.content()
+        see(page, "Bukti diverifikasi")
     sign_out(page)
 
 
@@ -106,7 +94,7 @@ def test_pemasaran_to_permodalan_walked_through_in_the_browser(browser_page, fac
         page.get_by_label("Harga pokok penjualan").fill("11.500.000")
         page.get_by_label("Biaya operasional").fill("1.250.000")
         page.get_by_role("button", name="Kirim laporan").click()
-        assert "Rp 2.250.000" in page.content()
+        see(page, "Rp 2.250.000")
     page.goto("/progress")
     page.locator("li.step").filter(has_text="Permodalan").get_by_role("link", name="Isi formulir").click()
     page.get_by_label("Pemberi modal").select_option("bank_dki")
@@ -123,5 +111,5 @@ def test_pemasaran_to_permodalan_walked_through_in_the_browser(browser_page, fac
 
     sign_in(page, trainee.email)
     page.goto("/progress")
-    assert "7 dari 7 langkah selesai" in page.content()
+    see(page, "7 dari 7 langkah selesai")
     assert page.locator("li.step-done").count() == 7

@@ -8,16 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser_foundation import sign_in
+from tests.browser_helpers import see, sign_in, sign_out
 from tests.test_certificates import pdf_qr_codes, pdf_text
 
 pytestmark = pytest.mark.browser
 
-
-def sign_out(page) -> None:  # type: ignore[no-untyped-def]
-    page.locator("summary").click()
-    page.locator("form[action='/logout'] button").click()
-    page.wait_for_url("**/login")
 
 
 def test_bulk_issue_progress_zip_download_and_verify_from_qr(app, browser_page, live_server, factory, tmp_path):
@@ -33,7 +28,7 @@ def test_bulk_issue_progress_zip_download_and_verify_from_qr(app, browser_page, 
     sign_in(page, coordinator.email)
     page.wait_for_url("**/home")
     page.goto(f"/certificates/sessions/{session.id}")
-    assert "Kehadiran tercatat: tidak hadir." in page.content()
+    see(page, "Kehadiran tercatat: tidak hadir.")
     page.get_by_role("button", name="Terbitkan untuk semua 8 yang memenuhi syarat").click()
     page.wait_for_url("**/certificates/jobs/*")
     # the static script polls the JSON endpoint and reloads when done: the bar reaches 100%
@@ -65,5 +60,5 @@ def test_bulk_issue_progress_zip_download_and_verify_from_qr(app, browser_page, 
     assert url.startswith(live_server.url + "/verify/")
     sign_out(page)
     page.goto(url)
-    assert "Sertifikat ini sah dan berlaku." in page.content()
-    assert "Peserta Peramban 3" in page.content()
+    see(page, "Sertifikat ini sah dan berlaku.")
+    see(page, "Peserta Peramban 3")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from lms.places.models import Outlet
 from lms.programme.models import Enrolment
 from tests.test_import import HEADER, csv_bytes, row
-from tests.test_visits_browser import fits_the_screen, sign_in
+from tests.browser_helpers import fits_the_screen, sign_in
 
 pytestmark = pytest.mark.browser
 

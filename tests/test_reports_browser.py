@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from tests.test_visits_browser import fits_the_screen, sign_in
+from tests.browser_helpers import fits_the_screen, sign_in
 
 pytestmark = pytest.mark.browser
 

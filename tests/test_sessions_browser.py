@@ -11,27 +11,12 @@ import sqlalchemy as sa
 from lms.db import transaction, utcnow
 from lms.i18n import to_wib
 from lms.sessions.models import Attendance, Registration, RegistrationStatus, TrainingSession
-from tests.conftest import TEST_PASSWORD
+from tests.browser_helpers import fits_the_screen, see, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, email):  # type: ignore[no-untyped-def]
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/home")
 
-
-def sign_out(page):  # type: ignore[no-untyped-def]
-    page.locator("summary", has_text="Menu").click()
-    page.locator("form[action='/logout'] button").click()
-    page.wait_for_url("**/login")
-
-
-def fits_the_screen(page) -> bool:  # type: ignore[no-untyped-def]
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_schedule_register_take_attendance_and_the_tracker_follows(browser_page, factory, db):
@@ -59,7 +44,8 @@ def test_schedule_register_take_attendance_and_the_tracker_follows(browser_page,
     page.locator("[name='speakers-1-agency']").select_option("bank_indonesia")
     page.get_by_role("button", name="Simpan").click()
     page.wait_for_url("**/sessions/*")
-    assert "Sesi dijadwalkan." in page.content() and "08.00–16.00 WIB" in page.content()
+    see(page, "Sesi dijadwalkan.")
+    see(page, "08.00–16.00 WIB")
     db.session.rollback()
     s = db.session.scalar(sa.select(TrainingSession))
     assert to_wib(s.starts_at).hour == 8 and [sp.name for sp in s.speakers] == ["Dra. Rini Handayani",
@@ -67,11 +53,11 @@ def test_schedule_register_take_attendance_and_the_tracker_follows(browser_page,
     sign_out(page)
 
     sign_in(page, trainee.email)
-    assert "1 jadwal Bimtek terbuka untuk Anda" in page.content()
+    see(page, "1 jadwal Bimtek terbuka untuk Anda")
     page.goto("/sessions")
     page.get_by_role("button", name="Daftar", exact=True).click()
     page.wait_for_url("**/sessions")
-    assert "Anda terdaftar di Bimtek Pengelola e-Warong Jakarta Pusat." in page.content()
+    see(page, "Anda terdaftar di Bimtek Pengelola e-Warong Jakarta Pusat.")
     assert page.locator(".badge", has_text="Terdaftar").count() == 1
     sign_out(page)
 
@@ -88,7 +74,7 @@ def test_schedule_register_take_attendance_and_the_tracker_follows(browser_page,
     row.get_by_label("Hadir", exact=True).check()  # changed their mind: on time after all
     page.get_by_role("button", name="Simpan presensi").click()
     page.wait_for_url(f"**/sessions/{s.id}/attendance")
-    assert "Presensi tersimpan (1 perubahan)." in page.content()
+    see(page, "Presensi tersimpan (1 perubahan).")
     assert page.locator("tr", has_text="Ibu Siti Rahmawati").get_by_label("Hadir", exact=True).is_checked()
     db.session.rollback()
     reg = db.session.scalar(sa.select(Registration))
@@ -122,7 +108,7 @@ def test_on_a_phone_the_month_is_a_list_and_the_qr_loads(phone_page, factory, db
     page.wait_for_url(f"**/sessions/{later.id}")
     page.locator(".my-place").get_by_role("button", name="Daftar").click()
     page.wait_for_url(f"**/sessions/{later.id}")
-    assert "Anda terdaftar di Bimtek Bulan Depan." in page.content()
+    see(page, "Anda terdaftar di Bimtek Bulan Depan.")
     assert fits_the_screen(page)
     sign_out(page)
 

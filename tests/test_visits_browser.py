@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lms.db import transaction, utcnow
 from lms.visits.models import Visit
-from tests.conftest import TEST_PASSWORD
+from tests.browser_helpers import do_not_see, fits_the_screen, see, sign_in, sign_out
 from tests.factories import tiny_png
 
 pytestmark = pytest.mark.browser
@@ -19,22 +19,7 @@ pytestmark = pytest.mark.browser
 QUEUED = "tersimpan di HP, akan dikirim saat sinyal kembali"
 
 
-def sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/home")
 
-
-def sign_out(page):
-    page.locator("summary").click()
-    page.locator("form[action='/logout'] button").click()
-    page.wait_for_url("**/login")
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def visits(db) -> list[Visit]:
@@ -66,7 +51,7 @@ def test_mentor_logs_a_visit_on_a_phone_and_the_journey_counts_it(phone_page, fa
     trainee, mentor, outlet = _enrolled_outlet(factory)
     sign_in(page, mentor.email)
     page.goto("/caseload")
-    assert "Belum pernah dikunjungi" in page.content()
+    see(page, "Belum pernah dikunjungi")
     assert fits_the_screen(page)
     page.locator(f"a[href='/visits/new?outlet={outlet.id}']").click()
     page.wait_for_url(f"**/visits/new?outlet={outlet.id}")
@@ -84,8 +69,8 @@ def test_mentor_logs_a_visit_on_a_phone_and_the_journey_counts_it(phone_page, fa
     assert fits_the_screen(page)
     page.get_by_role("button", name="Simpan kunjungan").click()
     page.wait_for_url("**/visits/*?baru=1")
-    assert "Kunjungan tersimpan" in page.content()
-    assert "Isi buku kas setiap sore" in page.content()
+    see(page, "Kunjungan tersimpan")
+    see(page, "Isi buku kas setiap sore")
     assert fits_the_screen(page)
     [visit] = visits(db)
     assert len(visit.photos) == 1 and visit.action_items[0].owner == "Pengelola"
@@ -96,8 +81,8 @@ def test_mentor_logs_a_visit_on_a_phone_and_the_journey_counts_it(phone_page, fa
     milestone = page.locator("li.milestone", has_text="Kunjungan pendamping")
     assert "(1/3)" in milestone.inner_text()
     page.goto("/visits/mine")
-    assert "Stok beras cukup" in page.content()
-    assert "Pengelola perlu didampingi lagi" not in page.content()
+    see(page, "Stok beras cukup")
+    do_not_see(page, "Pengelola perlu didampingi lagi")
 
 
 def test_a_visit_typed_offline_is_sent_once_when_the_signal_returns(phone_page, factory, db, app, tmp_path: Path):
@@ -172,7 +157,7 @@ def test_validation_errors_show_on_the_phone_form(phone_page, factory, db):
     page.get_by_label("Pengamatan dan masalah yang ditemukan").fill("Lupa memilih langkah.")
     page.get_by_role("button", name="Simpan kunjungan").click()
     page.get_by_text("Pilih minimal satu langkah 7 PAS yang dibahas.").wait_for()
-    assert "Periksa kembali isian yang ditandai" in page.content()
+    see(page, "Periksa kembali isian yang ditandai")
     assert visits(db) == []
     page.get_by_label("3. Pendampingan").check()
     page.get_by_role("button", name="Simpan kunjungan").click()
@@ -192,6 +177,7 @@ def test_a_mentor_edits_a_visit_on_the_phone(phone_page, factory, db):
     page.get_by_label("Pengamatan dan masalah yang ditemukan").fill("Catatan diperbaiki")
     page.get_by_role("button", name="Simpan perubahan").click()
     page.wait_for_url(f"**/visits/{visit.id}?diubah=1")
-    assert "Perubahan tersimpan" in page.content() and "Catatan diperbaiki" in page.content()
+    see(page, "Perubahan tersimpan")
+    see(page, "Catatan diperbaiki")
     [v] = visits(db)
     assert v.observations == "Catatan diperbaiki"

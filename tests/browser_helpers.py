@@ -1,0 +1,41 @@
+"""Shared steps for the browser tests.
+
+Assertions about a page that a click has just asked for go through Playwright's ``expect``, which
+waits until the new page shows the text: reading ``page.content()`` straight after a click can
+catch the document between the form's POST, the redirect and the next page (CI saw an empty page).
+"""
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import TEST_PASSWORD
+
+expect.set_options(timeout=10_000)
+
+
+def sign_in(page: Page, email: str, password: str = TEST_PASSWORD, *, wait: bool = True) -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+    if wait:
+        page.wait_for_url("**/home")
+
+
+def sign_out(page: Page) -> None:
+    page.locator("summary", has_text="Menu").click()
+    page.locator("form[action='/logout'] button").click()
+    page.wait_for_url("**/login")
+
+
+def see(page: Page, text: str) -> None:
+    """The page (once it has loaded) shows ``text``."""
+    expect(page.locator("body")).to_contain_text(text)
+
+
+def do_not_see(page: Page, text: str) -> None:
+    expect(page.locator("body")).not_to_contain_text(text)
+
+
+def fits_the_screen(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
