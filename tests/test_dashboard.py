@@ -357,3 +357,21 @@ def test_cached_views_are_reused_until_the_data_changes(client, login_as, db, fa
     third = client.get(url).get_data(as_text=True)
     assert re.search(r'Pengelola terdaftar</h2><p class="big">6<', third)
     assert re.search(r'Pengelola terdaftar</h2><p class="big">5<', first)
+
+
+def test_giving_up_a_seat_raises_the_region_version(app, db, factory):
+    """Cancelling a registration changes the seats with bulk UPDATEs only (no ORM object changes);
+    the dashboard's cache key must still move, or the session's fill rate would be stale."""
+    from lms.sessions import services as sessions
+    from tests.test_sessions import at, day_ahead
+
+    cohort = factory.cohort(regions=("3171",))
+    [trainee] = factory.enrolled_trainees(1, cohort)
+    s = factory.training_session(cohort, starts_at=at(day_ahead(), 8), hours=4, title="Bimtek Kursi")
+    region = s.region_id
+    sessions.register(trainee, s)
+    before = summaries.version(db.session, [region])
+    sessions.unregister(trainee, s)
+    db.session.expire_all()
+    assert db.session.get(type(s), s.id).seats_taken == 0
+    assert summaries.version(db.session, [region]) > before

@@ -13,6 +13,8 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
+from ..i18n import number
+
 WIDTH = 300
 ROW = 34          # height of one horizontal bar row (label line + bar)
 BAR = 14
@@ -42,9 +44,8 @@ def _svg(chart_id: str, title: str, desc: str, height: float, body: str, interac
 
 
 def _fmt(value: float) -> str:
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", ".")
-    return f"{value:.1f}".replace(".", ",")
+    """The value as the tables show it, with the reader's separators (1.234 / 1,234)."""
+    return number(value)
 
 
 MAX_LABEL = 36

@@ -243,6 +243,12 @@ def bump_versions(session: Session, region_ids: Iterable[int]) -> None:
                                                     key="", day="", n=1))
 
 
+def session_changed(session: Session, session_id: int) -> None:
+    """A training session's seats or registrations changed through a bulk UPDATE (which the ORM
+    hooks do not see): raise its region's version at commit so the dashboard reads them again."""
+    session.info.setdefault(_INFO_BUMP, set()).add(("session", session_id))
+
+
 def rebuild_all(session: Session | None = None) -> None:
     """Recount everything from the source tables (inside the caller's transaction)."""
     if session is None:
@@ -327,7 +333,7 @@ def _note(session: Session, instances: Iterable[Any], deleted: bool, new: bool) 
             session.info.setdefault(_INFO_BUMP, set()).add(("all", 0))
         elif isinstance(obj, (TrainingSession, Registration)):
             # not summarised, but shown: a new version makes the dashboard cache read them again
-            # (seat counts changed with bulk UPDATEs show within the cache's lifetime instead)
+            # (the bulk UPDATEs of seats and registrations call session_changed())
             bump = session.info.setdefault(_INFO_BUMP, set())
             if isinstance(obj, TrainingSession):
                 bump |= {("region", r) for r in _old_and_new(obj, "region_id")}

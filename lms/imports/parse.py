@@ -31,6 +31,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from flask_babel import gettext as _
 
+from ..i18n import number as format_number
+
 #: largest file accepted, bytes
 MAX_BYTES = 5 * 1024 * 1024
 #: most data rows in one file
@@ -304,7 +306,7 @@ def _sheet(kind: str, rows: Iterable[tuple[int, list[Any]]]) -> Sheet:
             return  # something only in ignored columns (a note, a total): not an outlet
         if len(data_rows) >= MAX_ROWS:
             raise FileProblem(_("Berkas berisi lebih dari %(max)s baris data. Pecah menjadi beberapa berkas.",
-                                max=f"{MAX_ROWS:,}".replace(",", ".")))
+                                max=format_number(MAX_ROWS)))
         data_rows.append((number, cells))
 
     for number, values in pending:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
 from ..audit.services import record
+from ..dashboard import summaries
 from ..db import transaction, utcnow
 from ..errors import DomainError, Invalid, NotAllowed
 from ..extensions import db
@@ -142,6 +143,7 @@ def _take_seat(session_id: int, n: int = 1) -> bool:
         .where(TrainingSession.id == session_id, room, TrainingSession.status == SessionStatus.SCHEDULED)
         .values(seats_taken=TrainingSession.seats_taken + n)
         .execution_options(synchronize_session=False))
+    summaries.session_changed(db.session, session_id)
     return res.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -151,6 +153,7 @@ def _release_seat(session_id: int) -> bool:
         .where(TrainingSession.id == session_id, TrainingSession.seats_taken > 0)
         .values(seats_taken=TrainingSession.seats_taken - 1)
         .execution_options(synchronize_session=False))
+    summaries.session_changed(db.session, session_id)
     return res.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -562,6 +565,7 @@ def unregister(actor: Any, session: TrainingSession, *, now: datetime | None = N
             .values(status=RegistrationStatus.CANCELLED, waitlisted_at=None)
             .execution_options(synchronize_session=False))
         db.session.expire(reg)
+        summaries.session_changed(db.session, session.id)
         promoted: list[int] = []
         if res.rowcount == 1:  # type: ignore[attr-defined]
             record("registration.cancelled", actor=actor, target_type="registration", target_id=reg.id,
