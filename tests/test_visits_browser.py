@@ -134,7 +134,8 @@ def test_a_draft_survives_a_reload(phone_page, factory, db):
     key = page.locator("[name=client_key]").input_value()
     page.get_by_label("4. Perizinan").check()
     page.get_by_label("Pengamatan dan masalah yang ditemukan").fill("Draf: izin usaha sedang diurus.")
-    page.wait_for_timeout(700)  # the draft is saved shortly after typing stops
+    # the draft is saved shortly after typing stops
+    assert wait_for(lambda: "izin usaha sedang diurus" in page.evaluate("JSON.stringify(localStorage)"), timeout=10)
     page.reload()
     page.get_by_text("Draf yang belum dikirim dari HP ini dipulihkan").wait_for()
     assert page.get_by_label("Pengamatan dan masalah yang ditemukan").input_value() == "Draf: izin usaha sedang diurus."
