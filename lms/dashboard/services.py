@@ -325,9 +325,11 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
 
     # stuck (2 queries: counts by stage, the longest-stuck few)
     stuck_where = _stuck_where(scope, now)
+    # grouped by an expression: grouping by the bare column lets SQLite walk ix_enrolments_current_stage
+    # over every enrolment (56 ms at 100k) instead of the stuck range of ix_enrolments_stuck (4 ms)
+    stage_expr = sa.func.coalesce(Enrolment.current_stage, "")
     stuck_counts = dict(db.session.execute(
-        sa.select(Enrolment.current_stage, sa.func.count()).where(*stuck_where)
-        .group_by(Enrolment.current_stage)).all())
+        sa.select(stage_expr, sa.func.count()).where(*stuck_where).group_by(stage_expr)).all())
     stuck_by_stage = [StageCount(k, n, int(stuck_counts.get(k, 0))) for k, n in names if k != DONE]
     stuck_rows = [StuckRow(e, (now - e.progress_changed_at).days) for e in _longest_stuck(scope, now)]
 
