@@ -28,7 +28,7 @@ test: install-dev sysdeps sysdeps-test translations
 # the database tests again on PostgreSQL (LMS_TEST_DATABASE_URL, default: local test database)
 test-pg: install-dev translations
 	LMS_TEST_DATABASE_URL="$${LMS_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
-	  $(PY) -m pytest -q -m "not browser" -p no:cacheprovider
+	  $(PY) -m pytest -q -n 2 --dist loadfile -m "not browser" -p no:cacheprovider
 
 bench: install-dev sysdeps
 	$(PY) -m tests.bench

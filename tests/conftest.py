@@ -37,17 +37,40 @@ def _migrate(url: str, instance: Path) -> None:
         _db.engine.dispose()
 
 
+def _pg_engine(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _pg_worker_url(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database next to the given one (``test_gw0``, …),
+    created on first use, so workers never truncate each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    mine = base.set(database=f"{base.database}_{worker}")
+    engine = _pg_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": mine.database}):
+                conn.exec_driver_sql(f'CREATE DATABASE "{mine.database}"')
+    finally:
+        engine.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("db")
     if PG_URL:
-        engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        url = _pg_worker_url(PG_URL)
+        engine = _pg_engine(url)
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE")
             conn.exec_driver_sql("CREATE SCHEMA public")
         engine.dispose()
-        _migrate(PG_URL, base)
-        return {"kind": "postgresql", "url": PG_URL, "dir": base}
+        _migrate(url, base)
+        return {"kind": "postgresql", "url": url, "dir": base}
     template = base / "template.sqlite3"
     _migrate(f"sqlite:///{template}", base)
     con = sqlite3.connect(template)
@@ -61,7 +84,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def db_url(database: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     if database["kind"] == "postgresql":
         yield database["url"]
-        engine = sa.create_engine(database["url"].replace("postgresql://", "postgresql+psycopg://", 1))
+        engine = _pg_engine(database["url"])
         with engine.begin() as conn:
             names = [r[0] for r in conn.exec_driver_sql(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
