@@ -12,6 +12,7 @@ import sys
 BENCHMARKS = {
     "certificates": "tests.bench_certificates:main",
     "dashboard": "tests.bench_dashboard:main",
+    "import": "tests.bench_import:main",
 }
 
 

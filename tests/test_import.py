@@ -582,25 +582,19 @@ def test_preview_queries_do_not_grow_with_the_rows(app, db, factory, count_queri
 
 
 @pytest.mark.slow
-def test_five_thousand_rows_in_seconds(app, db, factory):
+def test_five_thousand_rows_in_one_go_and_again_unchanged(app, db, factory):
+    """A city-sized file goes through whole (timings: ``python -m tests.bench import``)."""
     cohort = factory.cohort(regions=("3171", "3172", "3173", "3174", "3175"))
     kecs = ["Gambir", "Koja", "Tambora", "Tebet", "Cakung"]
     rows = [row(i, code=f"EW-{i:05d}", kec=kecs[i % 5], phone=f"0812{i:08d}") for i in range(1, 5001)]
     data = xlsx_bytes(HEADER, rows)
-    t0 = time.perf_counter()
     p = services.preview_import(SYSTEM, data, "besar.xlsx", cohort_id=cohort.id)
-    t1 = time.perf_counter()
     assert p.ok, errors(p)[:5]
     result = services.apply_import(SYSTEM, data, "besar.xlsx", cohort_id=cohort.id)
-    t2 = time.perf_counter()
     assert result.counts["new_outlets"] == 5000 and result.counts["enrolments"] == 5000
     assert len(result.new_managers) == 5000
-    print(f"\n5000-row XLSX: preview {t1 - t0:.1f} s, confirm {t2 - t1:.1f} s")
-    assert t1 - t0 < 20 and t2 - t1 < 60
-    # and again: all unchanged
-    t3 = time.perf_counter()
+    assert counts(db)["outlets"] == 5000
     again = services.apply_import(SYSTEM, data, "besar.xlsx", cohort_id=cohort.id)
-    print(f"5000-row re-import: {time.perf_counter() - t3:.1f} s")
     assert again.counts["unchanged"] == 5000
 
 
