@@ -115,7 +115,7 @@ def stacked(chart_id: str, title: str, desc: str, rows: Sequence[tuple[str, Sequ
         for css, value in zip(series, values):
             w = span * (value / top)
             if w > 0:
-                parts.append(f'<rect class="chart-bar chart-bar-{escape(css)}" x="{x:.1f}" y="{y + 17}" '
+                parts.append(f'<rect class="chart-bar chart-seg chart-bar-{escape(css)}" x="{x:.1f}" y="{y + 17}" '
                              f'width="{w:.1f}" height="{BAR}"/>')
             x += w
         parts.append(f'<text class="chart-value" x="{x + 6:.1f}" y="{y + 28}">{escape(_fmt(sum(values)))}</text>')

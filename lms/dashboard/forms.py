@@ -8,6 +8,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
 from ..forms_common import Form
+from .services import DEFAULT_STUCK_DAYS
 
 
 class FilterForm(Form):
@@ -19,8 +20,9 @@ class FilterForm(Form):
     kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
     start = DateField(_l("Dari tanggal"), validators=[Optional()], widget=DateInput())
     end = DateField(_l("Sampai tanggal"), validators=[Optional()], widget=DateInput())
-    days = IntegerField(_l("Batas macet (hari)"), validators=[
-        Optional(), NumberRange(min=7, max=730, message=_l("Isi antara 7 dan 730 hari."))], widget=NumberInput(min=7, max=730))
+    days = IntegerField(_l("Macet setelah (hari)"), validators=[
+        Optional(), NumberRange(min=7, max=730, message=_l("Isi antara 7 dan 730 hari."))], widget=NumberInput(min=7, max=730),
+        render_kw={"placeholder": str(DEFAULT_STUCK_DAYS)})
 
     def validate_start(self, field):  # type: ignore[no-untyped-def]
         if field.data and not 2000 <= field.data.year <= 2100:

@@ -137,6 +137,7 @@ def _views(actor: Any, scope: services.Scope, lang: str) -> str:
           n=sum(m.count for m in data.completions)),
         [mlabel(m.month) for m in data.completions], [m.count for m in data.completions], css="done")
     stage_keys = [s for s in data.stages if s.key != DONE]
+    done_stage = next(s for s in data.stages if s.key == DONE)
     series = [f"s{i % 8}" for i in range(len(stage_keys))] + ["done"]
     if len(scope.region_ids) > 1:  # all of DKI: one bar per region (the table has every kecamatan)
         by_region: dict[str, list[int]] = {}
@@ -158,7 +159,7 @@ def _views(actor: Any, scope: services.Scope, lang: str) -> str:
     return render_template(
         "dashboard/_views.html", data=data, scope=scope, funnel=funnel, stuck=stuck,
         coverage=coverage, sessions_chart=sessions_chart, attendance_chart=attendance_chart, certs_chart=certs_chart,
-        trend_chart=trend_chart, kec_chart=kec_chart, series=list(zip(stage_keys, series)), link=link,
+        trend_chart=trend_chart, kec_chart=kec_chart, series=list(zip(stage_keys + [done_stage], series)), link=link,
         mlabel=mlabel, pct=_pct, done_key=DONE, lang=lang, stage_name=_stage_namer(lang), kind_name=_kind_name)
 
 
