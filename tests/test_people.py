@@ -310,6 +310,9 @@ def test_user_list_search_and_filters(client, factory, login_as, people):
     r3171 = factory.region("3171").id
     assert _names(client.get(f"/users?role=mentor&region={r3171}").get_data(as_text=True)) == {"Rina Marlina"}
     assert _names(client.get("/users?q=tidak-ada-yang-cocok").get_data(as_text=True)) == set()
+    # % and _ are letters to search for, not wildcards
+    assert _names(client.get("/users?q=%25").get_data(as_text=True)) == set()
+    assert _names(client.get("/users?q=siti_aminah").get_data(as_text=True)) == set()
 
 
 def test_user_list_scope_of_a_regional_coordinator(client, factory, login_as, people):

@@ -148,6 +148,9 @@ def test_outlet_list_search_filter_and_scope(client, factory, login_as, db):
     assert _codes(client.get("/outlets?q=mawar").get_data(as_text=True)) == {a.code, c.code}
     assert _codes(client.get("/outlets?q=bahari").get_data(as_text=True)) == {c.code}
     assert _codes(client.get("/outlets?q=ew-3171").get_data(as_text=True)) == {a.code, b.code}
+    # % and _ are letters to search for, not wildcards
+    assert _codes(client.get("/outlets?q=%25").get_data(as_text=True)) == set()
+    assert _codes(client.get("/outlets?q=ew_3171").get_data(as_text=True)) == set()
     assert _codes(client.get(f"/outlets?region={factory.region('3172').id}").get_data(as_text=True)) == {c.code}
     assert _codes(client.get(f"/outlets?kecamatan={_kec(db, 'Menteng').id}").get_data(as_text=True)) == {b.code}
     client.form_post("/logout")

@@ -451,3 +451,18 @@ def test_cohort_list_queries_do_not_grow(client, factory, login_as, count_querie
         body = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
     assert "300 pengelola" in body
     assert big.count == small.count, (small.count, big.count)
+
+
+def test_cohort_search_matches_names_and_codes_literally(factory, db):
+    cohort = factory.cohort(regions=("3171",))
+    siti = factory.enrolment(cohort=cohort, trainee=factory.user("trainee", region="3171", full_name="Siti Aminah"))
+    factory.enrolment(cohort=cohort, trainee=factory.user("trainee", region="3171", full_name="Budi Santoso"))
+
+    def found(q: str) -> set[int]:
+        rows, total = services.enrolment_list(SYSTEM, cohort, q=q)
+        assert total == len(rows)
+        return {e.id for e in rows}
+
+    assert found("AMINAH") == {siti.id}
+    assert found(siti.outlet.code.lower()) == {siti.id}
+    assert found("%") == set() and found("siti_aminah") == set()  # not wildcards

@@ -313,9 +313,10 @@ def search_users(actor: Any, *, q: str = "", region_id: int | None = None, role:
     """The users ``actor`` may see, filtered; returns one page and the total count."""
     where = [permissions.user_scope(actor)]
     if q:
-        like = f"%{q.strip().lower()}%"
-        where.append(sa.or_(sa.func.lower(User.full_name).like(like), User.email.like(like),
-                            User.phone.like(f"%{q.strip()}%"), *_phone_search(q)))
+        text = q.strip().lower()  # matched literally: % and _ are not wildcards
+        where.append(sa.or_(sa.func.lower(User.full_name).contains(text, autoescape=True),
+                            User.email.contains(text, autoescape=True),
+                            User.phone.contains(q.strip(), autoescape=True), *_phone_search(q)))
     if region_id:
         where.append(User.region_id == region_id)
     if role:

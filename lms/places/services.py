@@ -136,9 +136,9 @@ def search_outlets(actor: Any, *, q: str = "", region_id: int | None = None, kec
                    active: bool | None = None, page: int = 1, per_page: int = 25) -> tuple[list[Outlet], int]:
     where = [permissions.outlet_scope(actor)]
     if q:
-        like = f"%{q.strip().lower()}%"
-        where.append(sa.or_(sa.func.lower(Outlet.name).like(like), sa.func.lower(Outlet.code).like(like),
-                            sa.func.lower(Outlet.kube_name).like(like), sa.func.lower(Outlet.kelurahan).like(like)))
+        text = q.strip().lower()  # matched literally: % and _ are not wildcards
+        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
+                              for c in (Outlet.name, Outlet.code, Outlet.kube_name, Outlet.kelurahan)]))
     if region_id:
         where.append(Outlet.region_id == region_id)
     if kecamatan_id:

@@ -277,9 +277,9 @@ def enrolment_list(actor: Any, cohort: Cohort, *, stage: str | None = None, regi
         where.append(Enrolment.region_id == region_id)
     base = sa.select(Enrolment).join(User, User.id == Enrolment.user_id).join(Outlet, Outlet.id == Enrolment.outlet_id)
     if q:
-        like = f"%{q.strip().lower()}%"
-        where.append(sa.or_(sa.func.lower(User.full_name).like(like), sa.func.lower(Outlet.code).like(like),
-                            sa.func.lower(Outlet.name).like(like)))
+        text = q.strip().lower()  # matched literally: % and _ are not wildcards
+        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
+                              for c in (User.full_name, Outlet.code, Outlet.name)]))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.where(*where).subquery())) or 0
     rows = db.session.scalars(
         base.where(*where).options(joinedload(Enrolment.user), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan),
