@@ -46,6 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     from .dashboard import summaries
     summaries.install()  # keeps the dashboard's summaries in step with every commit
+    from . import files
+    files.install()  # uploads written in a transaction that rolls back are removed
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     from . import i18n

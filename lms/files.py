@@ -6,11 +6,12 @@ with Pillow to prove they decode; ``reencode_image`` also strips EXIF and locati
 from __future__ import annotations
 
 import hashlib
+import logging
 import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -110,10 +111,41 @@ def store(upload: CheckedUpload, uploaded_by_id: int | None):  # type: ignore[no
     tmp = path.with_suffix(".part")
     tmp.write_bytes(upload.data)
     tmp.replace(path)
+    db.session.info.setdefault(_WRITTEN, []).append(path)  # removed again if the transaction rolls back
     row = StoredFile(path=rel, sha256=digest, size=len(upload.data), content_type=upload.content_type,
                      original_name=upload.original_name, uploaded_by_id=uploaded_by_id)
     db.session.add(row)
     return row
+
+
+_WRITTEN = "lms.files.written"
+_installed = False
+
+
+def _forget_written(session: Any) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+def _remove_written(session: Any) -> None:
+    """The transaction that would have recorded these files rolled back: no row points at them."""
+    for path in session.info.pop(_WRITTEN, []):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # a read-only disk: the file stays, nothing refers to it
+            logging.getLogger(__name__).warning("could not remove orphaned upload %s", path)
+
+
+def install() -> None:
+    """Files written by store() are kept when their transaction commits and removed when it rolls back."""
+    global _installed
+    if _installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "after_commit", _forget_written)
+    event.listen(Session, "after_rollback", _remove_written)
+    _installed = True
 
 
 def open_stored(row) -> Path:  # type: ignore[no-untyped-def]

@@ -98,6 +98,24 @@ def test_default_upload_limit_is_5_mb(app):
     assert "5 MB" in str(e.value)
 
 
+def test_a_scan_written_in_a_transaction_that_rolls_back_is_removed(app, db):
+    from lms.db import transaction
+    from lms.files import check_upload, open_stored, store
+
+    upload = check_upload(io.BytesIO(tiny_pdf()), "nib.pdf")
+    with pytest.raises(RuntimeError):
+        with transaction():
+            row = store(upload, None)
+            written = open_stored(row)
+            assert written.exists()
+            raise RuntimeError("the rest of the action failed")
+    assert not written.exists(), "an orphan file stayed on disk"
+    with transaction():
+        kept = open_stored(store(upload, None))
+    db.session.rollback()  # a later rollback does not touch files of committed transactions
+    assert kept.exists()
+
+
 def test_licence_requires_a_scan(client, factory, login_as):
     trainee, _ = _enrolled(factory)
     login_as(trainee)
