@@ -221,6 +221,14 @@ def test_mentors_and_trainees_have_no_dashboard(client, login_as):
         login_as(role)
         assert client.get("/dashboard").status_code == 403
         assert client.get("/dashboard/managers").status_code == 403
+        assert 'href="/dashboard"' not in client.get("/home").get_data(as_text=True)
+        client.form_post("/logout")
+
+
+def test_coordinators_home_page_leads_to_the_dashboard(client, login_as):
+    login_as("coordinator", region="3171")
+    home = client.get("/home").get_data(as_text=True)
+    assert home.count('href="/dashboard"') == 2  # the menu and the to-do card
 
 
 def _grow(db, factory, cohort, n: int, mentor) -> None:
