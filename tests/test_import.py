@@ -604,3 +604,9 @@ def test_preview_counts_errors_per_column(client, login_as, upload):
     r = upload(csv_bytes([HEADER] + rows))
     html = r.get_data(as_text=True)
     assert "Masalah per kolom: <strong>Kecamatan</strong> 4 · <strong>No HP</strong> 1" in html
+    assert "di 5 baris" in html
+    client.set_cookie("lms_lang", "en")
+    html = upload(csv_bytes([HEADER] + rows)).get_data(as_text=True)
+    assert "in 5 rows" in html
+    html = upload(csv_bytes([HEADER, row(1, kec="Atlantis")])).get_data(as_text=True)
+    assert "in 1 row<" in html or "in 1 row " in html
