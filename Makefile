@@ -66,8 +66,9 @@ sysdeps:
 sysdeps-test:
 	$(call ensure_deb,$(TEST_DEB))
 
-translations: | $(PY)
-	@if [ -x $(VENV)/bin/pybabel ]; then $(VENV)/bin/pybabel compile -q -f -d lms/translations 2>/dev/null || true; fi
+# compile the English catalogue (.po -> .mo, not committed); an error stops the build
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile -f -d lms/translations >/dev/null
 
 secret:
 	@mkdir -p $(INSTANCE)

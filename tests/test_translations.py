@@ -155,3 +155,23 @@ def test_no_fuzzy_entries(catalog: Catalog) -> None:
 def test_english_plural_rule(catalog: Catalog) -> None:
     assert catalog.num_plurals == 2
     assert catalog.plural_expr.replace(" ", "") in {"(n!=1)", "n!=1"}
+
+
+def test_the_compiled_catalogue_matches_the_po_file(catalog: Catalog) -> None:
+    """The app reads messages.mo (compiled by `make translations`, not committed): it must exist and
+    carry every translation of messages.po, or the English UI silently shows Indonesian."""
+    from babel.messages.mofile import read_mo
+
+    mo_path = EN_PO.with_suffix(".mo")
+    assert mo_path.is_file(), f"{mo_path.relative_to(ROOT)} is missing: run `make translations`"
+    with mo_path.open("rb") as f:
+        compiled = read_mo(f)
+    stale = [m.id for m in _messages(catalog)
+             if (compiled.get(m.id, m.context) is None or _forms(compiled.get(m.id, m.context)) != _forms(m))]
+    assert not stale, f"{len(stale)} message(s) differ from messages.po (run `make translations`): {stale[:5]}"
+
+
+def test_english_pages_are_in_english(client) -> None:
+    client.set_cookie("lms_lang", "en")
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Times in WIB" in html and "Waktu dalam WIB" not in html
