@@ -8,6 +8,8 @@ FLASK := $(VENV)/bin/flask --app lms
 PORT ?= 5000
 HOST ?= 127.0.0.1
 INSTANCE := instance
+# PostgreSQL test workers, each with its own database (0: one process, on LMS_TEST_DATABASE_URL itself)
+PG_WORKERS ?= 2
 
 # Debian packages: WeasyPrint's Pango and HarfBuzz subsetting (without libharfbuzz-subset0
 # WeasyPrint falls back to a 5x slower font subsetter), and for the tests Chromium,
@@ -28,7 +30,7 @@ test: install-dev sysdeps sysdeps-test translations
 # the database tests again on PostgreSQL (LMS_TEST_DATABASE_URL, default: local test database)
 test-pg: install-dev translations
 	LMS_TEST_DATABASE_URL="$${LMS_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}" \
-	  $(PY) -m pytest -q -n 2 --dist loadfile -m "not browser" -p no:cacheprovider
+	  $(PY) -m pytest -q -n $(PG_WORKERS) --dist loadfile -m "not browser" -p no:cacheprovider
 
 bench: install-dev sysdeps
 	$(PY) -m tests.bench

@@ -54,6 +54,10 @@ def _pg_worker_url(url: str) -> str:
         with engine.connect() as conn:
             if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": mine.database}):
                 conn.exec_driver_sql(f'CREATE DATABASE "{mine.database}"')
+    except sa.exc.ProgrammingError as e:  # no CREATEDB privilege
+        raise pytest.UsageError(
+            f"cannot create the worker database {mine.database!r} ({str(e.orig).strip()}); grant CREATEDB "
+            "or run the PostgreSQL tests in one process: make test-pg PG_WORKERS=0") from None
     finally:
         engine.dispose()
     return mine.render_as_string(hide_password=False)
