@@ -6,8 +6,8 @@ with Pillow to prove they decode; ``reencode_image`` also strips EXIF and locati
 from __future__ import annotations
 
 import hashlib
-import logging
 import io
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path

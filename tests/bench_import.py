@@ -12,6 +12,7 @@ Run: ``python -m tests.bench import`` (``--rows N``, ``--no-pg``).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -77,8 +78,6 @@ def _run_one(url: str, instance: Path, kind: str, data: bytes, n: int) -> dict[s
 
 
 def main(argv: list[str]) -> int:
-    import os
-
     p = argparse.ArgumentParser(prog="python -m tests.bench import", description=__doc__.split("\n")[0])
     p.add_argument("--rows", type=int, default=5000, help="rows in the file (default 5000)")
     p.add_argument("--no-pg", action="store_true", help="SQLite only")

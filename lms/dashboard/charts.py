@@ -2,7 +2,7 @@
 
 Each chart is an inline ``<svg>`` with a ``<title>`` and a ``<desc>`` (named by
 ``aria-labelledby``) and sits beside a table with the same numbers, which is what screen
-readers and keyboard users read. The drawing is 360 units wide — a phone's width — so
+readers and keyboard users read. The drawing is WIDTH (300) units wide, narrower than a phone, so
 text stays legible when the page is narrow; CSS caps how large it grows on a desktop.
 Colours come from CSS classes (``chart-*`` in app.css); every value is also written as text.
 """
@@ -43,11 +43,6 @@ def _svg(chart_id: str, title: str, desc: str, height: float, body: str, interac
         f'<desc id="{escape(chart_id)}-d">{escape(desc)}</desc>{body}</svg>')
 
 
-def _fmt(value: float) -> str:
-    """The value as the tables show it, with the reader's separators (1.234 / 1,234)."""
-    return number(value)
-
-
 MAX_LABEL = 36
 
 
@@ -67,7 +62,7 @@ def hbars(chart_id: str, title: str, desc: str, bars: Sequence[Bar], max_value: 
     for i, b in enumerate(bars):
         y = i * ROW
         w = max(span * (b.value / top), 2 if b.value else 0)
-        text = b.display if b.display is not None else _fmt(b.value)
+        text = b.display if b.display is not None else number(b.value)
         row = (f'<text class="chart-label" x="0" y="{y + 12}">{escape(_short(b.label))}</text>'
                f'<rect class="chart-track" x="0" y="{y + 17}" width="{span}" height="{BAR}" rx="2"/>'
                f'<rect class="chart-bar chart-bar-{escape(b.css)}" x="0" y="{y + 17}" width="{w:.1f}" height="{BAR}" rx="2"/>'
@@ -96,7 +91,7 @@ def columns(chart_id: str, title: str, desc: str, labels: Sequence[str], values:
                      f'width="{width:.1f}" height="{h:.1f}" rx="1"/>')
         if value:
             parts.append(f'<text class="chart-value chart-small" x="{cx:.1f}" y="{base - h - 4:.1f}" '
-                         f'text-anchor="middle">{escape(_fmt(value))}</text>')
+                         f'text-anchor="middle">{escape(number(value))}</text>')
         parts.append(f'<text class="chart-label chart-small" x="{cx:.1f}" y="{base + 14}" '
                      f'text-anchor="middle">{escape(label)}</text>')
     return _svg(chart_id, title, desc, base + 20, "".join(parts))
@@ -118,5 +113,5 @@ def stacked(chart_id: str, title: str, desc: str, rows: Sequence[tuple[str, Sequ
                 parts.append(f'<rect class="chart-bar chart-seg chart-bar-{escape(css)}" x="{x:.1f}" y="{y + 17}" '
                              f'width="{w:.1f}" height="{BAR}"/>')
             x += w
-        parts.append(f'<text class="chart-value" x="{x + 6:.1f}" y="{y + 28}">{escape(_fmt(sum(values)))}</text>')
+        parts.append(f'<text class="chart-value" x="{x + 6:.1f}" y="{y + 28}">{escape(number(sum(values)))}</text>')
     return _svg(chart_id, title, desc, max(len(rows), 1) * ROW + 2, "".join(parts))

@@ -143,8 +143,10 @@ def _take_seat(session_id: int, n: int = 1) -> bool:
         .where(TrainingSession.id == session_id, room, TrainingSession.status == SessionStatus.SCHEDULED)
         .values(seats_taken=TrainingSession.seats_taken + n)
         .execution_options(synchronize_session=False))
-    summaries.session_changed(db.session, session_id)
-    return res.rowcount == 1  # type: ignore[attr-defined]
+    changed = res.rowcount == 1  # type: ignore[attr-defined]
+    if changed:
+        summaries.session_changed(db.session, session_id)
+    return changed
 
 
 def _release_seat(session_id: int) -> bool:
@@ -153,8 +155,10 @@ def _release_seat(session_id: int) -> bool:
         .where(TrainingSession.id == session_id, TrainingSession.seats_taken > 0)
         .values(seats_taken=TrainingSession.seats_taken - 1)
         .execution_options(synchronize_session=False))
-    summaries.session_changed(db.session, session_id)
-    return res.rowcount == 1  # type: ignore[attr-defined]
+    changed = res.rowcount == 1  # type: ignore[attr-defined]
+    if changed:
+        summaries.session_changed(db.session, session_id)
+    return changed
 
 
 def _promote(session_id: int, actor: Any = None) -> list[int]:
@@ -565,9 +569,9 @@ def unregister(actor: Any, session: TrainingSession, *, now: datetime | None = N
             .values(status=RegistrationStatus.CANCELLED, waitlisted_at=None)
             .execution_options(synchronize_session=False))
         db.session.expire(reg)
-        summaries.session_changed(db.session, session.id)
         promoted: list[int] = []
         if res.rowcount == 1:  # type: ignore[attr-defined]
+            summaries.session_changed(db.session, session.id)
             record("registration.cancelled", actor=actor, target_type="registration", target_id=reg.id,
                    session_id=session.id, was=was.value)
             if was is RegistrationStatus.REGISTERED:
