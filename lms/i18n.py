@@ -85,6 +85,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["wib_date"] = wib_date
     app.jinja_env.filters["num"] = number
-    from .people.phone import display_phone
+    from .people.phone import display_phone, tel_uri, whatsapp_digits
 
     app.jinja_env.filters["phone"] = display_phone
+    app.jinja_env.filters["tel_uri"] = tel_uri
+    app.jinja_env.filters["wa_digits"] = whatsapp_digits

@@ -55,3 +55,28 @@ def display_phone(e164: str | None) -> str:
     if local.startswith("08") and len(local) >= 10:
         return f"{local[:4]}-{local[4:8]}-{local[8:]}"
     return local
+
+
+def whatsapp_digits(e164: str | None) -> str | None:
+    """+6281234567890 → "6281234567890", the digits a ``https://wa.me/…`` link wants.
+
+    Accepts anything ``normalize_phone`` accepts (stored numbers are already +62…).
+    Returns None for an empty or unreadable number, and for landlines (021-…), which
+    cannot hold a WhatsApp account the way a mobile number does.
+    """
+    try:
+        number = normalize_phone(e164)
+    except ValueError:
+        return None
+    if number is None or not number.startswith("+628"):
+        return None
+    return number[1:]
+
+
+def tel_uri(e164: str | None) -> str | None:
+    """+6281234567890 → "tel:+6281234567890" (None when there is no readable number)."""
+    try:
+        number = normalize_phone(e164)
+    except ValueError:
+        return None
+    return f"tel:{number}" if number else None
