@@ -7,17 +7,23 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
-from wtforms.fields import DateField
+from wtforms.fields import DateField, DateTimeLocalField, DecimalField, IntegerField
 
 
 class RupiahField(StringField):
-    """Whole Rupiah as people type them: 1500000, 1.500.000, Rp 1.500.000."""
+    """Whole Rupiah as people type them: 1500000, 1.500.000, Rp 1.500.000.
+
+    At most Rp 10^12 unless its validators hold another Range; whether a negative amount makes
+    sense is the service's rule (it says so in words), so the default bounds only the size.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("render_kw", {})
         kwargs["render_kw"].setdefault("inputmode", "numeric")
         kwargs["render_kw"].setdefault("placeholder", _l("mis. 1.500.000"))
-        super().__init__(*args, **kwargs)
+        if len(args) > 1:
+            args, kwargs["validators"] = args[:1], args[1]
+        super().__init__(*args, **_with_range(kwargs, MoneyRange(-MONEY_MAX, MONEY_MAX)))
         self.amount: int | None = None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -95,7 +101,241 @@ def int_or_none(value: Any) -> int | None:
     return n
 
 
-__all__ = ["RupiahField", "MonthField", "int_or_none", "Field"]
+# --- Ranges for numbers and dates ---------------------------------------------------------------
+# Every date and number a person can type has a range, checked by the form (a message beside the
+# field) and again by the service (lms.errors.Invalid), so that no value can reach the database that
+# a page, an export or a PDF cannot show. The defaults:
+#
+#   dates    2000-01-01 .. today (WIB) + 5 years   (the programme began in 2018; licences such as
+#                                                   IUMK/SKU from the 2000s are still shown; planning
+#                                                   further than five years ahead is a typing error)
+#   money    Rp 0 .. Rp 1.000.000.000.000 (10^12)  (far above any e-Warong's turnover or loan)
+#   counts   0 .. 100.000                          (seats, minutes, days, months)
+#
+# A field that needs a narrower range says so (``Range(1, 500)``); never a wider one without a
+# reason in a comment, because the display and the database types are sized for these.
+
+DATE_MIN = date(2000, 1, 1)
+DATE_YEARS_AHEAD = 5
+MONEY_MIN = 0
+MONEY_MAX = 10**12
+COUNT_MIN = 0
+COUNT_MAX = 100_000
+
+
+def date_max(today: date | None = None) -> date:
+    """The latest date a person may type: today in WIB plus five years (29 Feb -> 28 Feb)."""
+    if today is None:
+        from .i18n import WIB
+
+        today = datetime.now(WIB).date()
+    try:
+        return today.replace(year=today.year + DATE_YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + DATE_YEARS_AHEAD, day=28)
+
+
+Bound = Any  # a value, or a callable returning one (evaluated at each check: "today" moves)
+
+
+def _resolve(bound: Bound) -> Any:
+    return bound() if callable(bound) else bound
+
+
+def _comparable(value: Any, bound: Any, upper: bool) -> tuple[Any, Any]:
+    """Dates and datetimes compare with each other: a date bound covers its whole day."""
+    from datetime import time
+
+    if isinstance(value, datetime) and not isinstance(bound, datetime) and isinstance(bound, date):
+        bound = datetime.combine(bound, time.max if upper else time.min)
+        if value.tzinfo is not None:
+            value = value.replace(tzinfo=None)
+    elif isinstance(bound, datetime) and not isinstance(value, datetime) and isinstance(value, date):
+        bound = bound.date()
+    return value, bound
+
+
+def _is_finite(value: Any) -> bool:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    return True
+
+
+def _show(value: Any, kind: str) -> str:
+    from .i18n import number, rupiah, wib_date
+
+    if isinstance(value, (date, datetime)):
+        return wib_date(value if not isinstance(value, datetime) else value.date())
+    if kind == "money":
+        return rupiah(int(value))
+    return number(value)
+
+
+def range_message(lo: Any, hi: Any, kind: str = "", side: str = "") -> str:
+    """The message for a value outside [lo, hi] ("low" or "high" ``side``), in the interface language."""
+    if isinstance(lo, (date, datetime)) or isinstance(hi, (date, datetime)):
+        if lo is not None and hi is not None:
+            return str(_l("Tanggal harus antara %(lo)s dan %(hi)s.", lo=_show(lo, kind), hi=_show(hi, kind)))
+        if lo is not None:
+            return str(_l("Tanggal paling awal %(lo)s.", lo=_show(lo, kind)))
+        return str(_l("Tanggal paling akhir %(hi)s.", hi=_show(hi, kind)))
+    if kind == "money":
+        if lo is not None and hi is not None and lo >= 0:
+            return str(_l("Jumlah harus antara %(lo)s dan %(hi)s.", lo=_show(lo, kind), hi=_show(hi, kind)))
+        if hi is not None and side != "low":
+            return str(_l("Jumlah paling banyak %(hi)s.", hi=_show(hi, kind)))
+        return str(_l("Jumlah paling sedikit %(lo)s.", lo=_show(lo, kind)))
+    if lo is not None and hi is not None:
+        return str(_l("Isi angka antara %(lo)s dan %(hi)s.", lo=_show(lo, kind), hi=_show(hi, kind)))
+    if lo is not None:
+        return str(_l("Isi angka paling sedikit %(lo)s.", lo=_show(lo, kind)))
+    return str(_l("Isi angka paling banyak %(hi)s.", hi=_show(hi, kind)))
+
+
+def out_of_range(value: Any, lo: Bound = None, hi: Bound = None, kind: str = "") -> str | None:
+    """None when ``value`` (a date, datetime, int, Decimal or float; None passes) lies in [lo, hi],
+    otherwise the message to show. NaN and infinities are never in range."""
+    if value is None:
+        return None
+    lo, hi = _resolve(lo), _resolve(hi)
+    if not _is_finite(value):
+        return str(_l("Isi angka yang wajar.")) if lo is None or hi is None else range_message(lo, hi, kind)
+    try:
+        if lo is not None:
+            v, b = _comparable(value, lo, upper=False)
+            if v < b:
+                return range_message(lo, hi, kind, "low")
+        if hi is not None:
+            v, b = _comparable(value, hi, upper=True)
+            if v > b:
+                return range_message(lo, hi, kind, "high")
+    except (TypeError, ArithmeticError):
+        return range_message(lo, hi, kind)
+    return None
+
+
+def check_range(value: Any, lo: Bound, hi: Bound, field: str, reasons: dict[str, list[str]],
+                kind: str = "") -> bool:
+    """For services: add a message to ``reasons[field]`` when ``value`` is outside [lo, hi].
+
+    Returns True when the value is fine. Typical use::
+
+        reasons: dict[str, list[str]] = {}
+        check_range(data.starts_on, DATE_MIN, date_max, "starts_on", reasons)
+        check_range(data.amount, MONEY_MIN, MONEY_MAX, "amount", reasons, kind="money")
+        if reasons:
+            raise Invalid(reasons)
+    """
+    message = out_of_range(value, lo, hi, kind)
+    if message is None:
+        return True
+    reasons.setdefault(field, []).append(message)
+    return False
+
+
+class Range:
+    """WTForms validator: the field's value lies in [min, max] (bounds may be callables).
+
+    Works for date, datetime, integer, Decimal and Rupiah fields (a RupiahField is checked on its
+    ``amount``). Empty fields pass (pair it with Optional/InputRequired). Every date and number
+    field of every form has one: tests/test_ranges.py walks the forms to make sure.
+    """
+
+    field_flags = {"bounded": True}
+
+    def __init__(self, min: Bound = None, max: Bound = None, kind: str = "", message: str | None = None):
+        if min is None and max is None:
+            raise ValueError("Range needs min or max")
+        self.min, self.max, self.kind, self.message = min, max, kind, message
+
+    def __call__(self, form: Any, field: Any) -> None:
+        from wtforms.validators import StopValidation
+
+        value = field.amount if hasattr(field, "amount") else field.data
+        message = out_of_range(value, self.min, self.max, self.kind)
+        if message is not None:
+            raise StopValidation(str(self.message) if self.message else message)
+
+
+def DateRange(min: Bound = DATE_MIN, max: Bound = date_max, message: str | None = None) -> Range:  # noqa: N802
+    """The default date range (2000-01-01 .. today + 5 years), or a narrower one."""
+    return Range(min, max, message=message)
+
+
+def MoneyRange(min: Bound = MONEY_MIN, max: Bound = MONEY_MAX, message: str | None = None) -> Range:  # noqa: N802
+    return Range(min, max, kind="money", message=message)
+
+
+def CountRange(min: Bound = COUNT_MIN, max: Bound = COUNT_MAX, message: str | None = None) -> Range:  # noqa: N802
+    return Range(min, max, message=message)
+
+
+def _with_range(kwargs: dict[str, Any], default: Range) -> dict[str, Any]:
+    validators = list(kwargs.get("validators") or [])
+    if not any(isinstance(v, Range) for v in validators):
+        validators.append(default)
+    kwargs["validators"] = validators
+    return kwargs
+
+
+class BoundedDateField(DateField):
+    """A DateField with the default date range unless its validators already hold a Range.
+
+    ``BoundedDateField(_l("Tanggal"), [Optional()], min_date=..., max_date=...)`` narrows it.
+    """
+
+    def __init__(self, label: Any = None, validators: Any = None, *, min_date: Bound = DATE_MIN,
+                 max_date: Bound = date_max, **kwargs: Any) -> None:
+        from wtforms.widgets import DateInput
+
+        kwargs["validators"] = validators
+        kwargs.setdefault("widget", DateInput())  # its own instance (MonthField changes the shared one)
+        super().__init__(label, **_with_range(kwargs, DateRange(min_date, max_date)))
+
+
+class BoundedDateTimeLocalField(DateTimeLocalField):
+    """<input type="datetime-local"> (naive, read as WIB) with the default date range."""
+
+    def __init__(self, label: Any = None, validators: Any = None, *, min_date: Bound = DATE_MIN,
+                 max_date: Bound = date_max, **kwargs: Any) -> None:
+        kwargs["validators"] = validators
+        super().__init__(label, **_with_range(kwargs, DateRange(min_date, max_date)))
+
+
+class BoundedIntegerField(IntegerField):
+    """An IntegerField with a range (default 0 .. 100.000)."""
+
+    def __init__(self, label: Any = None, validators: Any = None, *, min: Bound = COUNT_MIN,
+                 max: Bound = COUNT_MAX, **kwargs: Any) -> None:
+        kwargs["validators"] = validators
+        super().__init__(label, **_with_range(kwargs, CountRange(min, max)))
+
+
+class BoundedDecimalField(DecimalField):
+    """A DecimalField with a range; NaN and infinities are refused."""
+
+    def __init__(self, label: Any = None, validators: Any = None, *, min: Bound = COUNT_MIN,
+                 max: Bound = COUNT_MAX, **kwargs: Any) -> None:
+        kwargs["validators"] = validators
+        super().__init__(label, **_with_range(kwargs, CountRange(min, max)))
+
+
+def has_range(field: Any) -> bool:
+    """True when a bound field (or its unbound declaration) carries a Range validator."""
+    validators = getattr(field, "validators", None)
+    if validators is None:  # UnboundField
+        validators = field.kwargs.get("validators") or (field.args[1] if len(field.args) > 1 else [])
+    return any(isinstance(v, Range) for v in validators or [])
+
+
+__all__ = ["RupiahField", "MonthField", "int_or_none", "Field", "Range", "DateRange", "MoneyRange",
+           "CountRange", "check_range", "out_of_range", "date_max", "DATE_MIN", "MONEY_MIN", "MONEY_MAX",
+           "COUNT_MIN", "COUNT_MAX", "BoundedDateField", "BoundedDateTimeLocalField", "BoundedIntegerField",
+           "BoundedDecimalField", "has_range"]
 
 
 # --- WTForms' own messages in Bahasa Indonesia ------------------------------------------------
