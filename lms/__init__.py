@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _check_secret_key(app)
+    _neutral_dev_server_header()
     _load_curricula(app)
     _load_certificate_designs(app)
     _configure_database(app)
@@ -82,15 +83,46 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+#: the file ``make run`` writes the development key to, inside the instance folder
+SECRET_KEY_FILE = "secret_key"
+
+
 def _check_secret_key(app: Flask) -> None:
+    """LMS_SECRET_KEY; else the key ``make run`` wrote to instance/secret_key (so every
+    ``flask --app lms …`` command works in a checkout without exporting anything); else a
+    throw-away key in debug and tests. Otherwise (production without either) refuse to start."""
     if app.config.get("SECRET_KEY"):
+        return
+    key_file = Path(app.instance_path) / SECRET_KEY_FILE
+    try:
+        key = key_file.read_text(encoding="utf-8").strip() if key_file.is_file() else ""
+    except OSError:
+        key = ""
+    if key:
+        app.config["SECRET_KEY"] = key
         return
     if app.debug or app.testing:
         app.config["SECRET_KEY"] = os.urandom(32).hex()
         return
     raise ConfigError(
-        "LMS_SECRET_KEY is not set. Set it in the environment (make run writes one to instance/secret_key)."
+        f"LMS_SECRET_KEY is not set and {key_file} does not exist. Set it in the environment "
+        "(make run writes one to instance/secret_key for development)."
     )
+
+
+#: the ``Server`` header of the development server (``flask run``, the browser tests' live server)
+SERVER_HEADER = "7pas-lms"
+
+
+def _neutral_dev_server_header() -> None:
+    """Werkzeug's development server announces ``Werkzeug/<version> Python/<version>`` in every
+    response's ``Server`` header (it writes the header itself, whatever the app sets); make it say a
+    neutral name instead. The app sets no ``Server`` header of its own: gunicorn writes
+    ``Server: gunicorn`` (its name only, no version, not configurable) and would repeat any second
+    one; nginx in front hides its own version with ``server_tokens off``."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.version_string = lambda self: SERVER_HEADER  # type: ignore[method-assign]
 
 
 def _load_curricula(app: Flask) -> None:
