@@ -5,7 +5,11 @@ Bahasa Indonesia is the source language of every message; English is a translati
 """
 from __future__ import annotations
 
+import functools
+import math
 from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request
@@ -38,20 +42,69 @@ def to_wib(value: datetime) -> datetime:
     return value.astimezone(WIB)
 
 
+def plain(value: Any) -> str:
+    """The last resort of every display filter: a stored value shown without conversion.
+
+    Year 9999 plus seven hours does not exist, so a datetime that cannot be moved to WIB is shown
+    as it is stored (UTC); NaN and infinities show as a dash.
+    """
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset():
+            return value.isoformat(sep=" ", timespec="minutes")
+        return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+                f"{value.hour:02d}.{value.minute:02d} UTC")
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if isinstance(value, (float, Decimal)) and not _finite(value):
+        return "–"
+    return str(value)
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return True
+
+
+F = TypeVar("F", bound=Callable[..., str])
+
+
+def never_fails(fn: F) -> F:
+    """For display filters: a value at the far end of the calendar or of the numbers (a session on
+    31 Dec 9999 23.00, which is 1 Jan 10000 in WIB; NaN; 10**400) renders as ``plain(value)``
+    instead of raising, so one stored row cannot break its page for everyone."""
+
+    @functools.wraps(fn)
+    def wrapper(value: Any, *args: Any, **kwargs: Any) -> str:
+        try:
+            return fn(value, *args, **kwargs)
+        except (OverflowError, ValueError, ArithmeticError):
+            return plain(value)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@never_fails
 def rupiah(amount: int | None) -> str:
     """Whole Rupiah with dots for thousands: Rp 1.500.000 (negative: -Rp 1.500)."""
-    if amount is None:
+    if amount is None or not _finite(amount):
         return "–"
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp {abs(int(amount)):,}".replace(",", ".")
 
 
+@never_fails
 def wib_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return "–"
     return f"{format_datetime(value, fmt)} WIB"
 
 
+@never_fails
 def wib_date(value: date | datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return "–"
@@ -60,18 +113,22 @@ def wib_date(value: date | datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+@never_fails
 def number(value: int | float | None) -> str:
     """A count with the locale's thousands separator: 1.234 in Indonesian, 1,234 in English.
 
     (Babel's ``format_decimal`` gives the same for whole numbers but costs ~100 µs a call, and a
     dashboard table has hundreds of cells.)
     """
-    if value is None:
+    if value is None or not _finite(value):
         return "–"
     from flask_babel import get_locale
 
     loc = get_locale()
-    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+    if isinstance(value, int) or value == int(value):
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:,.1f}"
     if loc is None or loc.language != "en":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text

@@ -95,3 +95,51 @@ def test_range_messages_follow_the_interface_language(app):  # type: ignore[no-u
     with app.test_request_context(headers={"Cookie": "lms_lang=en"}):
         msg = fc.out_of_range(date(9999, 1, 1), fc.DATE_MIN, date(2030, 1, 1))
     assert msg is not None and "2000" in msg and "2030" in msg
+
+
+# --- display: stored values at the ends of the calendar and of the numbers never raise ---------
+
+EXTREMES = [None, datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999), datetime.max, datetime.min,
+            date(1, 1, 1), date(9999, 12, 31), date.max]
+NUMBERS = [0, 10**30, -10**30, 10**400, 2**63 - 1, Decimal("NaN"), Decimal("Infinity"), Decimal("1e400"),
+           float("inf"), float("nan"), 2.5]
+
+
+def _filters(app):  # type: ignore[no-untyped-def]
+    env = app.jinja_env.filters
+    return {"dates": [env[n] for n in ("wib", "wib_date", "wib_time", "wib_minute", "wib_month")],
+            "numbers": [env[n] for n in ("rupiah", "num")]}
+
+
+def test_date_filters_never_raise_on_extreme_values(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        time_only = {app.jinja_env.filters["wib_time"], app.jinja_env.filters["wib_minute"]}
+        for f in _filters(app)["dates"]:
+            for v in EXTREMES:
+                if f in time_only and type(v) is date:  # noqa: E721  (they show times of datetimes)
+                    continue
+                text = f(v)
+                assert isinstance(text, str) and text, (f, v)
+        # what cannot be moved to WIB shows as stored, in UTC
+        assert app.jinja_env.filters["wib"](datetime(9999, 12, 31, 23, 0)) == "9999-12-31 23.00 UTC"
+        assert app.jinja_env.filters["wib"](datetime(2018, 4, 10, 1, 0)).endswith("08.00.00 WIB")
+
+
+def test_number_filters_never_raise_on_extreme_values(app):  # type: ignore[no-untyped-def]
+    with app.test_request_context():
+        for f in _filters(app)["numbers"]:
+            for v in NUMBERS:
+                text = f(v)
+                assert isinstance(text, str) and text, (f, v)
+        env = app.jinja_env.filters
+        assert env["rupiah"](Decimal("NaN")) == "–" and env["num"](float("nan")) == "–"
+        assert env["num"](10**400).startswith("10.000.000")
+        assert env["rupiah"](1_500_000) == "Rp 1.500.000" and env["num"](2.5) == "2,5"
+
+
+def test_session_when_survives_the_end_of_the_calendar(app):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    s = SimpleNamespace(starts_at=datetime(9999, 12, 31, 20, 0), ends_at=datetime(9999, 12, 31, 23, 0))
+    with app.test_request_context():
+        assert app.jinja_env.filters["session_when"](s) == "9999-12-31 20.00 UTC – 9999-12-31 23.00 UTC"

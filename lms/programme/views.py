@@ -13,7 +13,7 @@ from flask_login import current_user
 from .. import files
 from ..errors import Invalid
 from ..forms_common import int_or_none
-from ..i18n import to_wib
+from ..i18n import never_fails, to_wib
 from ..people.auth import client_ip
 from ..permissions import AUTHENTICATED, allowed, load, rule
 from ..places.models import Outlet
@@ -351,6 +351,7 @@ def cohort_enrol_all(cohort_id: str):
 
 
 @bp.app_template_filter("wib_month")
+@never_fails
 def wib_month(value: Any) -> str:
     from flask_babel import format_date
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ..errors import Invalid
 from ..forms_common import int_or_none, options
-from ..i18n import to_wib
+from ..i18n import never_fails, plain, to_wib
 from ..people.auth import safe_next
 from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
 from ..places.services import regions_for
@@ -381,6 +381,7 @@ def feed(token: str):
 
 
 @bp.app_template_filter("wib_time")
+@never_fails
 def wib_time(value: Any) -> str:
     from flask_babel import format_time
 
@@ -388,6 +389,7 @@ def wib_time(value: Any) -> str:
 
 
 @bp.app_template_filter("wib_minute")
+@never_fails
 def wib_minute(value: Any) -> str:
     """"6 Des 2026 07.30 WIB": a date and a time to the minute."""
     return services.wib_minute(value) if value is not None else "–"
@@ -395,4 +397,7 @@ def wib_minute(value: Any) -> str:
 
 @bp.app_template_filter("session_when")
 def session_when(session: TrainingSession) -> str:
-    return services.when_text(session.starts_at, session.ends_at)
+    try:
+        return services.when_text(session.starts_at, session.ends_at)
+    except (OverflowError, ValueError, ArithmeticError):  # a stored date at the end of the calendar
+        return f"{plain(session.starts_at)} – {plain(session.ends_at)}"
