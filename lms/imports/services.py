@@ -608,8 +608,9 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
 
 def setup_url(token: str) -> str:
     """The absolute first-sign-in link: built from BASE_URL (never from a request's Host), so the CLI has it too."""
-    path = current_app.url_map.bind("localhost").build("people.set_password", {"token": token})
-    return str(current_app.config["BASE_URL"]).rstrip("/") + path
+    from ..urls import external_url
+
+    return external_url("people.set_password", token=token)
 
 
 TEMPLATE_HEADER = ("Kode e-Warong", "Nama e-Warong", "Nama KUBE", "Alamat", "Kelurahan", "Kecamatan", "Wilayah",

@@ -11,6 +11,7 @@ from ..errors import Invalid, Throttled
 from ..forms_common import int_or_none
 from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
+from ..urls import external_url
 from . import services
 from .auth import client_ip, safe_next
 from .forms import ROLE_LABELS, ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm
@@ -165,7 +166,7 @@ def user_detail(user_id: str):
     link = session.pop("setup_link", None)
     setup_url = None
     if link and link.get("user_id") == user.id:
-        setup_url = url_for("people.set_password", token=link["token"], _external=True)
+        setup_url = external_url("people.set_password", token=link["token"])
     return render_template("people/user_detail.html", user=user, confirm=ConfirmForm(), setup_url=setup_url,
                            role_labels=ROLE_LABELS)
 
