@@ -411,8 +411,8 @@ def test_reset_link_works_once(app, client, login_as, factory, db):
     r = anon.get(path)
     assert r.status_code == 200 and 'name="new_password"' in r.get_data(as_text=True)
     r = anon.form_post(path, {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert r.status_code == 302 and r.headers["Location"] == "/login", r.get_data(as_text=True)[:1500]
-    assert _login(anon, target.email, NEW_PASSWORD).status_code == 302
+    assert r.status_code == 302 and r.headers["Location"] == "/home", r.get_data(as_text=True)[:1500]
+    assert _login(app.test_client(), target.email, NEW_PASSWORD).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, target.id).password_hash.startswith("scrypt:")
     # used: now invalid
@@ -452,3 +452,62 @@ def test_set_password_applies_the_policy(app, client, login_as, factory):
     r = anon.form_post(path, {"new_password": "password123", "confirm": "password123"})
     assert r.status_code == 200 and "terlalu umum" in r.get_data(as_text=True)
     assert anon.get(path).status_code == 200  # a refused password does not use the link up
+
+
+def test_setting_a_password_from_a_link_signs_the_person_in(app, client, login_as, factory, db):
+    target, path = _reset_link(client, login_as, factory)
+    anon = app.test_client()
+    anon.get(path)
+    with anon.session_transaction() as s:
+        s["planted_before_setup"] = "attacker"
+    r = anon.form_post(path, {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/home"
+    home = anon.get("/home")
+    assert home.status_code == 200 and "Selamat datang" in home.get_data(as_text=True)
+    db.session.expire_all()
+    user = db.session.get(User, target.id)
+    with anon.session_transaction() as s:
+        assert s.get("_user_id") == user.session_token and "planted_before_setup" not in s
+    assert user.last_login_at is not None
+    from lms.audit.models import AuditEntry
+
+    actions = list(db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.target_id == str(target.id), AuditEntry.action.like("auth.%")).order_by(AuditEntry.id)))
+    assert actions == ["auth.password_set", "auth.login"]
+    login = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "auth.login",
+                                                          AuditEntry.target_id == str(target.id)))
+    assert login.actor_id == target.id and login.details == {"method": "setup_link"}
+
+
+@pytest.mark.parametrize("password,word", [
+    ("siti12345", "siti"),
+    ("SITI-kuat-2018", "siti"),            # any case
+    ("Kuat-Aminah-77", "aminah"),          # any part of the name
+    ("x-ew3171009-x", "ew3171009"),        # the e-mail's local part
+])
+def test_passwords_with_the_persons_name_or_email_are_refused(app, client, login_as, factory, db, password, word):
+    from lms.people.passwords import password_problems
+
+    target = factory.user("trainee", full_name="Siti Aminah", email="siti.ew3171009@uji.example")
+    login_as("admin")
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirm": "y"})
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    path = re.search(r'value="https?://[^"]*(/set-password/[^"]+)"', page).group(1)
+    anon = app.test_client()
+    r = anon.form_post(path, {"new_password": password, "confirm": password})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "Kata sandi tidak boleh memuat nama atau e-mail Anda" in html and f"&#34;{word}&#34;" in html
+    db.session.expire_all()
+    assert db.session.get(User, target.id).password_hash is None
+    # the same rule for a password change and for a new account with a password
+    assert password_problems(password, email=target.email, full_name=target.full_name)
+    assert not password_problems("Ewarong-7PAS-2018", email=target.email, full_name=target.full_name)
+    # parts shorter than three letters ("Bu", "Li") do not count
+    assert not password_problems("Libur-bu-7PAS", email="bu.li@uji.example", full_name="Bu Li")
+
+
+def test_change_password_refuses_ones_own_name(client, login_as, db):
+    user = login_as("mentor", full_name="Harun Prasetyo", email="harun.p@uji.example")
+    r = _change(client, TEST_PASSWORD, "prasetyo-2018!")
+    assert r.status_code == 200 and "memuat nama atau e-mail" in r.get_data(as_text=True)

@@ -24,7 +24,7 @@ class ChangePasswordForm(FlaskForm):
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(_l("Kata sandi baru"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
                                  render_kw={"autocomplete": "new-password"},
-                                 description=_l("Minimal 8 karakter. Hindari kata sandi yang umum."))
+                                 description=_l("Minimal 8 karakter. Jangan memuat nama atau e-mail Anda, dan hindari kata sandi yang umum."))
     confirm = PasswordField(_l("Ulangi kata sandi baru"),
                             validators=[DataRequired(), EqualTo("new_password", _l("Kedua kata sandi tidak sama."))],
                             render_kw={"autocomplete": "new-password"})
@@ -34,7 +34,7 @@ class ChangePasswordForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     new_password = PasswordField(_l("Kata sandi baru"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
                                  render_kw={"autocomplete": "new-password"},
-                                 description=_l("Minimal 8 karakter. Hindari kata sandi yang umum."))
+                                 description=_l("Minimal 8 karakter. Jangan memuat nama atau e-mail Anda, dan hindari kata sandi yang umum."))
     confirm = PasswordField(_l("Ulangi kata sandi baru"),
                             validators=[DataRequired(), EqualTo("new_password", _l("Kedua kata sandi tidak sama."))],
                             render_kw={"autocomplete": "new-password"})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from flask import current_app
@@ -10,6 +11,24 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+
+
+#: name parts and e-mail parts shorter than this may appear in a password ("Bu", "Li")
+PERSONAL_MIN = 3
+
+
+def personal_words(email: str = "", full_name: str = "") -> list[str]:
+    """What a password must not contain: each part of the name of 3+ letters, the e-mail's local
+    part, its parts between dots (with a letter) and its runs of letters, of 3+ characters each
+    ("siti.ew3171009@…" → siti.ew3171009, siti, ew3171009)."""
+    local = email.split("@")[0].casefold() if email else ""
+    candidates = [local, *(p for p in re.split(r"[\W_]+", local) if re.search(r"[^\W\d_]", p)),
+                  *re.findall(r"[^\W\d_]+", local), *re.findall(r"[^\W\d_]+", (full_name or "").casefold())]
+    words: list[str] = []
+    for word in candidates:
+        if len(word) >= PERSONAL_MIN and word not in words:
+            words.append(word)
+    return words
 
 
 @functools.cache
@@ -26,13 +45,14 @@ def password_problems(password: str, *, email: str = "", full_name: str = "") ->
     if len(password) > MAX_LENGTH:
         problems.append(_("Kata sandi maksimal %(n)d karakter.", n=MAX_LENGTH))
     lowered = password.strip().lower()
-    local = email.split("@")[0].lower() if email else ""
+    folded = password.casefold()
+    personal = next((w for w in personal_words(email, full_name) if w in folded), None)
     if lowered in common_passwords():
         problems.append(_("Kata sandi ini terlalu umum dan mudah ditebak. Pilih yang lain."))
-    elif (local and lowered == local) or (email and lowered == email.lower()) or (
-        full_name and lowered.replace(" ", "") == full_name.lower().replace(" ", "")
-    ):
-        problems.append(_("Kata sandi tidak boleh sama dengan e-mail atau nama Anda."))
+    elif personal is not None:
+        # a name or an e-mail is the first thing a guesser tries ("siti12345" for Siti)
+        problems.append(_("Kata sandi tidak boleh memuat nama atau e-mail Anda (\"%(word)s\"). "
+                          "Pilih kata sandi lain.", word=personal))
     elif len(set(password)) < 3:
         problems.append(_("Kata sandi terlalu mudah ditebak. Pilih yang lain."))
     return problems

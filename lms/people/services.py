@@ -158,6 +158,9 @@ def redeem_setup_token(raw: str, new_password: str, ip: str | None) -> User:
         user.password_hash = hash_password(new_password)
         end_all_sessions(user)
         record("auth.password_set", actor=None, target=user, ip=ip)
+        # whoever holds the link and chose the password is signed in at once (the view does it)
+        user.last_login_at = utcnow()
+        record("auth.login", actor=user, target=user, ip=ip, method="setup_link")
     return user
 
 

@@ -91,15 +91,17 @@ def set_password(token: str):
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.redeem_setup_token(token, form.new_password.data, client_ip())
+            user = services.redeem_setup_token(token, form.new_password.data, client_ip())
         except Invalid as e:
             e.apply_to_form(form)
         else:
+            # signed in as the link's owner: a fresh session, whoever was signed in before
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
-            flash(_("Kata sandi tersimpan. Silakan masuk."), "success")
-            return redirect(url_for("people.login"))
+            login_user(user)
+            flash(_("Kata sandi tersimpan. Selamat datang, %(name)s!", name=user.full_name), "success")
+            return redirect(url_for("core.home"))
     return render_template("auth/set_password.html", form=form)
 
 
