@@ -69,8 +69,28 @@ def outlet_create():
 @rule(AUTHENTICATED)
 def outlet_detail(outlet_id: str):
     outlet = load(Outlet, outlet_id, "outlet.view")
+    # the outlet page is the hub of an outlet: its journey, visits, evidence and reports
+    from ..programme import services as programme
+    from ..visits.services import current_assignment
+
+    enrolment = programme.outlet_enrolment(outlet.id)
+    progress = None
+    if enrolment is not None:
+        cur = programme.curriculum_for(enrolment.cohort)
+        lang = _lang()
+        current = next((s for s in cur.stages if s.key == enrolment.current_stage), None)
+        progress = {"done": enrolment.completed_count, "total": len(cur.stages),
+                    "current": f"{current.number}. {current.name.get(lang)}" if current else None}
     return render_template("places/outlet_detail.html", outlet=outlet,
-                           manager_terms=services.manager_history(outlet))
+                           manager_terms=services.manager_history(outlet), enrolment=enrolment, progress=progress,
+                           assignment=current_assignment(outlet.id), evidence=programme.outlet_evidence(outlet.id))
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    return loc.language if loc else "id"
 
 
 @bp.route("/outlets/<outlet_id>/edit", methods=["GET", "POST"])

@@ -310,6 +310,14 @@ def current_enrolment(user: User) -> Enrolment | None:
         .order_by(Enrolment.started_at.desc()).limit(1))
 
 
+def outlet_enrolment(outlet_id: int) -> Enrolment | None:
+    """The outlet's active enrolment (its current manager's journey), the latest when there are several."""
+    return db.session.scalar(
+        sa.select(Enrolment).where(Enrolment.outlet_id == outlet_id, Enrolment.status == EnrolmentStatus.ACTIVE)
+        .options(joinedload(Enrolment.cohort), joinedload(Enrolment.user))
+        .order_by(Enrolment.started_at.desc(), Enrolment.id.desc()).limit(1))
+
+
 # --- evidence ---------------------------------------------------------------------------
 
 EVIDENCE_CLASSES: dict[str, type[Evidence]] = {
