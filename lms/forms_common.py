@@ -256,7 +256,8 @@ class Range:
         from wtforms.validators import StopValidation
 
         value = field.amount if hasattr(field, "amount") else field.data
-        message = out_of_range(value, self.min, self.max, self.kind)
+        values = value if isinstance(value, (list, tuple)) else [value]  # e.g. a list of dates
+        message = next((m for m in (out_of_range(v, self.min, self.max, self.kind) for v in values) if m), None)
         if message is not None:
             raise StopValidation(str(self.message) if self.message else message)
 

@@ -143,3 +143,4 @@ def test_session_when_survives_the_end_of_the_calendar(app):  # type: ignore[no-
     s = SimpleNamespace(starts_at=datetime(9999, 12, 31, 20, 0), ends_at=datetime(9999, 12, 31, 23, 0))
     with app.test_request_context():
         assert app.jinja_env.filters["session_when"](s) == "9999-12-31 20.00 UTC – 9999-12-31 23.00 UTC"
+

@@ -345,7 +345,7 @@ def test_page_lists_datasets_formats_and_only_visible_choices(client, factory, l
 @pytest.mark.parametrize("query,field,message", [
     ("dataset=attendance&start=2018-05-10&end=2018-05-01", "end", "tidak boleh sebelum tanggal awal"),
     ("dataset=attendance&start=kemarin", "start", "Tanggal tidak valid"),
-    ("dataset=visits&start=0001-01-01&end=9999-12-31", "start", "Tanggal tidak masuk akal"),
+    ("dataset=visits&start=0001-01-01&end=9999-12-31", "start", "Tanggal harus antara 1 Jan 2000 dan"),
     ("dataset=gaji", "dataset", "Pilihan tidak valid"),
     ("dataset=progress&format=pdf", "format", "Pilihan tidak valid"),
     ("dataset=progress&cohort=999999", "cohort", "Pilihan tidak valid"),

@@ -22,6 +22,7 @@ from .. import permissions
 from ..db import transaction
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
+from ..forms_common import DATE_MIN, check_range, date_max
 from ..i18n import to_wib
 from ..people.models import User
 from .models import AuditEntry
@@ -32,7 +33,6 @@ PAGE_SIZE = 50
 MAX_ROWS = 10_000
 #: rows read per batch while an export streams
 EXPORT_BATCH = 500
-SANE_YEARS = (2000, 2100)
 
 #: readable names of the actions the application records (unknown ones show their code only)
 ACTION_LABELS: dict[str, Any] = {
@@ -186,9 +186,7 @@ def _wib_start_utc(day: date) -> datetime:
 def check(f: AuditFilters) -> None:
     problems: dict[str, list[str]] = {}
     for name in ("start", "end"):
-        d = getattr(f, name)
-        if d is not None and not SANE_YEARS[0] <= d.year <= SANE_YEARS[1]:
-            problems[name] = [_("Tanggal tidak masuk akal.")]
+        check_range(getattr(f, name), DATE_MIN, date_max, name, problems)
     if f.start and f.end and f.end < f.start and not problems:
         problems["end"] = [_("Tanggal akhir tidak boleh sebelum tanggal awal.")]
     if problems:

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, StringField
-from wtforms.fields import DateField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import DateInput
 
-from ..forms_common import Form
+from ..forms_common import BoundedDateField, Form
 
 
 class AuditFilterForm(Form):
@@ -17,10 +15,10 @@ class AuditFilterForm(Form):
     actor = StringField(_l("E-mail pelaku"), validators=[Optional(), Length(max=254)],
                         render_kw={"inputmode": "email", "autocomplete": "off", "placeholder": _l("nama@contoh.id")})
     action = SelectField(_l("Tindakan"), choices=[], validators=[Optional()])
-    start = DateField(_l("Dari tanggal"), validators=[Optional()], widget=DateInput(),
-                      render_kw={"placeholder": "TTTT-BB-HH"})
-    end = DateField(_l("Sampai tanggal"), validators=[Optional()], widget=DateInput(),
-                    render_kw={"placeholder": "TTTT-BB-HH"})
+    start = BoundedDateField(_l("Dari tanggal"), [Optional()],
+                             render_kw={"placeholder": "TTTT-BB-HH"})
+    end = BoundedDateField(_l("Sampai tanggal"), [Optional()],
+                           render_kw={"placeholder": "TTTT-BB-HH"})
 
 
 class AuditExportForm(AuditFilterForm):

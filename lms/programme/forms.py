@@ -9,7 +9,7 @@ from wtforms.fields import DateField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms_common import MonthField, RupiahField, options
+from ..forms_common import BoundedDateField, MonthField, RupiahField, options
 
 LICENCE_TYPES = [("NIB", _l("NIB (Nomor Induk Berusaha)")), ("IUMK", _l("IUMK (Izin Usaha Mikro Kecil)")),
                  ("SKU", _l("SKU (Surat Keterangan Usaha)")), ("other", _l("Lainnya"))]
@@ -88,8 +88,8 @@ class MultiCheckboxField(SelectMultipleField):
 class CohortForm(FlaskForm):
     name = StringField(_l("Nama angkatan"), validators=[DataRequired(_l("Nama angkatan wajib diisi.")), Length(max=160)])
     curriculum_key = SelectField(_l("Kurikulum"), choices=[])
-    start_date = DateField(_l("Tanggal mulai"), validators=[DataRequired(_l("Tanggal mulai wajib diisi."))])
-    end_date = DateField(_l("Tanggal selesai"), validators=[DataRequired(_l("Tanggal selesai wajib diisi."))])
+    start_date = BoundedDateField(_l("Tanggal mulai"), [DataRequired(_l("Tanggal mulai wajib diisi."))])
+    end_date = BoundedDateField(_l("Tanggal selesai"), [DataRequired(_l("Tanggal selesai wajib diisi."))])
     region_ids = MultiCheckboxField(_l("Wilayah"), coerce=int, choices=[])
     submit = SubmitField(_l("Simpan"))
 

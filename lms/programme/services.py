@@ -140,6 +140,10 @@ def _validate_cohort(actor: Any, data: CohortInput, existing: Cohort | None) -> 
         errors.setdefault("end_date", []).append(_("Tanggal selesai wajib diisi."))
     if data.start_date and data.end_date and data.end_date < data.start_date:
         errors.setdefault("end_date", []).append(_("Tanggal selesai tidak boleh sebelum tanggal mulai."))
+    from ..forms_common import DATE_MIN, check_range, date_max
+
+    check_range(data.start_date, DATE_MIN, date_max, "start_date", errors)
+    check_range(data.end_date, DATE_MIN, date_max, "end_date", errors)
     regions = list(db.session.scalars(sa.select(Region).where(Region.id.in_(data.region_ids or [0]))))
     if not regions:
         errors.setdefault("region_ids", []).append(_("Pilih minimal satu wilayah."))

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField
-from wtforms.fields import DateField
 from wtforms.validators import Optional
-from wtforms.widgets import DateInput
 
-from ..forms_common import Form
+from ..forms_common import BoundedDateField, Form
 
 
 class ExportForm(Form):
@@ -22,8 +20,8 @@ class ExportForm(Form):
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
     kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
     status = RadioField(_l("Pendaftaran (kemajuan)"), choices=[], default="active")
-    # every date field gets its own widget (forms_common.MonthField changes the one it is given)
-    start = DateField(_l("Dari tanggal"), validators=[Optional()], widget=DateInput(),
-                      render_kw={"placeholder": "TTTT-BB-HH"})
-    end = DateField(_l("Sampai tanggal"), validators=[Optional()], widget=DateInput(),
-                    render_kw={"placeholder": "TTTT-BB-HH"})
+    # the shared date range (2000-01-01 .. today + 5 years), each with its own widget
+    start = BoundedDateField(_l("Dari tanggal"), [Optional()],
+                             render_kw={"placeholder": "TTTT-BB-HH"})
+    end = BoundedDateField(_l("Sampai tanggal"), [Optional()],
+                           render_kw={"placeholder": "TTTT-BB-HH"})

@@ -24,6 +24,7 @@ from ..audit.services import record
 from ..db import transaction
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
+from ..forms_common import DATE_MIN, check_range, date_max
 from ..i18n import to_wib
 from ..people.models import User
 from ..people.phone import display_phone
@@ -34,10 +35,8 @@ from ..programme.models import Cohort, Enrolment, EnrolmentStage, EnrolmentStatu
 
 #: rows read from the database per batch while an export streams
 BATCH = 500
-#: dates outside these years are typing mistakes
-SANE_YEARS = (2000, 2100)
-#: the first day an export without a start date covers
-EARLIEST = date(SANE_YEARS[0], 1, 1)
+#: the first day an export without a start date covers (the earliest date anyone may type)
+EARLIEST = DATE_MIN
 #: curriculum stage names in exports are the programme's own (Indonesian) names
 LANG = "id"
 
@@ -137,9 +136,7 @@ def check(actor: Any, f: Filters) -> None:
         raise NotAllowed()
     problems: dict[str, list[str]] = {}
     for name in ("start", "end"):
-        d = getattr(f, name)
-        if d is not None and not SANE_YEARS[0] <= d.year <= SANE_YEARS[1]:
-            problems[name] = [_("Tanggal tidak masuk akal.")]
+        check_range(getattr(f, name), DATE_MIN, date_max, name, problems)
     if f.start and f.end and f.end < f.start and "end" not in problems and "start" not in problems:
         problems["end"] = [_("Tanggal akhir tidak boleh sebelum tanggal awal.")]
     if f.status not in ("active", "all"):
