@@ -40,6 +40,9 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 10
     LOGIN_MAX_FAILURES_PER_ADDRESS = 10
     LOGIN_THROTTLE_WINDOW_MINUTES = 15
+    #: how long a browser stays "known" for the accounts that signed in on it: the per-account
+    #: lock does not apply to it (its own failures and the per-address limit do); lms/people/devices.py
+    KNOWN_DEVICE_DAYS = 180
 
     #: werkzeug hash method for passwords (scrypt by default)
     PASSWORD_HASH_METHOD = "scrypt"

@@ -308,20 +308,124 @@ def test_failures_older_than_the_window_do_not_count(client, factory, db):
     assert _attempt(client, token, stale_user.email, TEST_PASSWORD, "10.5.0.2").status_code == 302
 
 
-def test_success_clears_the_accounts_failures(client, factory, db):
+def _failures(db, email: str) -> list:  # type: ignore[no-untyped-def]
+    return sorted(db.session.execute(sa.select(LoginFailure.ip, LoginFailure.device)
+                                     .where(LoginFailure.email == email)).all())
+
+
+def test_success_forgives_the_persons_own_slips_but_not_failures_from_elsewhere(app, client, factory, db):
     user = factory.user("mentor")
     token = _token(client)
-    for i in range(9):
+    for i in range(3):  # someone else, elsewhere
         assert _attempt(client, token, user.email, "Salah-sandi-123", f"10.6.0.{i}").status_code == 200
-    assert _attempt(client, token, user.email, TEST_PASSWORD, "10.6.1.1").status_code == 302
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)
-                              .where(LoginFailure.email == user.email))
-    assert count == 0
-    client.form_post("/logout")
-    token = _token(client)  # a new session after sign-out, so a new form token
-    for i in range(9):
-        assert _attempt(client, token, user.email, "Salah-sandi-123", f"10.6.2.{i}").status_code == 200
-    assert _attempt(client, token, user.email, TEST_PASSWORD, "10.6.3.1").status_code == 302
+    own = app.test_client()
+    own_token = _token(own)
+    for _ in range(2):  # the person's own typos, then the right password, from their address
+        assert _attempt(own, own_token, user.email, "Salah-sandi-123", "10.6.1.1").status_code == 200
+    assert _attempt(own, own_token, user.email, TEST_PASSWORD, "10.6.1.1").status_code == 302
+    assert [ip for ip, _ in _failures(db, user.email)] == ["10.6.0.0", "10.6.0.1", "10.6.0.2"]
+    # a typo later on the same (now known) browser from another address is forgiven with the next success
+    own.form_post("/logout")
+    own_token = _token(own)
+    assert _attempt(own, own_token, user.email, "Salah-sandi-123", "10.6.2.1").status_code == 200
+    assert _attempt(own, own_token, user.email, TEST_PASSWORD, "10.6.3.1").status_code == 302
+    assert [ip for ip, _ in _failures(db, user.email)] == ["10.6.0.0", "10.6.0.1", "10.6.0.2"]
+
+
+# --- nobody can lock someone else out: known devices -------------------------------------------
+
+def _known_browser(app, user):  # type: ignore[no-untyped-def]
+    """A browser on which ``user`` has signed in before (and signed out again)."""
+    browser = app.test_client()
+    assert _attempt(browser, _token(browser), user.email, TEST_PASSWORD, "192.0.2.10").status_code == 302
+    browser.form_post("/logout")
+    assert browser.get_cookie("lms_device") is not None
+    return browser
+
+
+def _lock_out(app, user, prefix: str = "10.9.0"):  # type: ignore[no-untyped-def]
+    """Ten wrong passwords from ten addresses: the per-account lock an attacker can set."""
+    attacker = app.test_client()
+    token = _token(attacker)
+    for i in range(10):
+        assert _attempt(attacker, token, user.email, f"Tebakan-{i}-salah", f"{prefix}.{i + 1}").status_code == 200
+    return attacker, token
+
+
+def test_many_addresses_failing_do_not_lock_the_owner_out_of_a_known_device(app, factory, db):
+    from lms.audit.models import AuditEntry
+
+    admin = factory.user("admin")
+    owner = _known_browser(app, admin)
+    attacker, token = _lock_out(app, admin)
+    # the guesser is stopped, whatever address or password comes next
+    r = _attempt(attacker, token, admin.email, "Tebakan-lagi-salah", "10.9.1.1")
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    assert "Dari perangkat yang pernah Anda pakai" in r.get_data(as_text=True)
+    assert _attempt(attacker, token, admin.email, TEST_PASSWORD, "10.9.1.2").status_code == 429
+    fresh = app.test_client()  # a browser never used for this account: locked like the attacker
+    assert _attempt(fresh, _token(fresh), admin.email, TEST_PASSWORD, "198.51.100.20").status_code == 429
+    # the real admin, on their own browser, from a new address, with the right password: in
+    r = _attempt(owner, _token(owner), admin.email, TEST_PASSWORD, "198.51.100.21")
+    assert r.status_code == 302 and owner.get("/home").status_code == 200
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "auth.login")
+                               .order_by(AuditEntry.id.desc())).first()
+    assert entry.actor_id == admin.id and entry.details == {"known_device": True, "passed_account_lock": True}
+    throttled = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "auth.login_throttled")).all()
+    assert {e.details["scope"] for e in throttled} == {"account"} and len(throttled) == 3
+    # the attacker's failures stay: signing in does not give the guesser ten fresh tries
+    assert _attempt(attacker, token, admin.email, "Tebakan-lagi-salah", "10.9.1.3").status_code == 429
+
+
+def test_a_known_device_has_its_own_limit(app, factory):
+    user = factory.user("mentor")
+    browser = _known_browser(app, user)
+    token = _token(browser)
+    for i in range(10):  # someone using that browser guesses, hopping addresses
+        assert _attempt(browser, token, user.email, f"Tebakan-{i}-salah", f"10.7.0.{i + 1}").status_code == 200
+    r = _attempt(browser, token, user.email, TEST_PASSWORD, "10.7.1.1")
+    assert r.status_code == 429
+    assert "Dari perangkat" not in r.get_data(as_text=True)
+
+
+def test_the_address_limit_applies_to_known_devices_too(app, factory):
+    user = factory.user("mentor")
+    browser = _known_browser(app, user)
+    attacker = app.test_client()
+    token = _token(attacker)
+    for i in range(10):
+        assert _attempt(attacker, token, f"tebak{i}@uji.example", "Salah-sandi-123", "10.8.0.7").status_code == 200
+    assert _attempt(browser, _token(browser), user.email, TEST_PASSWORD, "10.8.0.7").status_code == 429
+    assert _attempt(browser, _token(browser), user.email, TEST_PASSWORD, "10.8.0.8").status_code == 302
+
+
+def test_a_device_known_for_another_account_or_a_forged_cookie_does_not_pass_the_lock(app, factory):
+    owner, other = factory.user("mentor"), factory.user("mentor")
+    browser = _known_browser(app, other)  # known for another account only
+    real = _known_browser(app, owner).get_cookie("lms_device").value
+    _lock_out(app, owner)
+    assert _attempt(browser, _token(browser), owner.email, TEST_PASSWORD, "198.51.100.30").status_code == 429
+    forged = app.test_client()
+    for value in ("x", real[:-2] + ("AA" if not real.endswith("AA") else "BB"), real.replace(".", "", 1)):
+        forged.set_cookie("lms_device", value)
+        assert _attempt(forged, _token(forged), owner.email, TEST_PASSWORD, "198.51.100.31").status_code == 429, value
+
+
+def test_known_device_cookie_is_http_only_lax_and_lasts_the_configured_days(app, client, factory):
+    from lms.people import devices
+
+    user = factory.user("mentor")
+    r = _attempt(client, _token(client), user.email, TEST_PASSWORD, "192.0.2.1")
+    header = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith("lms_device="))
+    assert "HttpOnly" in header and "SameSite=Lax" in header and f"Max-Age={180 * 24 * 3600}" in header
+    with app.test_request_context():
+        device = devices.read(client.get_cookie("lms_device").value)
+        assert device is not None and device.user_ids == (user.id,)
+        # several accounts on one browser (a shared office computer): the latest first, at most five
+        for uid in range(100, 107):
+            device = devices.remember(device, uid)
+        assert device.user_ids == (106, 105, 104, 103, 102)
+        assert devices.read(devices.dumps(device)) == device
 
 
 # --- changing the password ----------------------------------------------------------------------

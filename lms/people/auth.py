@@ -4,11 +4,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 from ..extensions import db
+from . import devices
 from .models import User
 
 
@@ -45,3 +46,15 @@ def safe_next(target: str | None) -> str | None:
 
 def client_ip() -> str:
     return request.remote_addr or "unknown"
+
+
+def current_device() -> devices.KnownDevice | None:
+    """The browser's known-device cookie, when it carries a valid one."""
+    return devices.read(request.cookies.get(devices.COOKIE))
+
+
+def remember_device(resp: Response, user: User) -> None:
+    """Mark this browser as known for ``user`` (after a successful sign-in)."""
+    device = devices.remember(current_device(), user.id)
+    resp.set_cookie(devices.COOKIE, devices.dumps(device), max_age=devices.max_age_seconds(), path="/",
+                    secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")

@@ -55,6 +55,9 @@ class User(TimestampMixin, Base):
     #: preferred interface language, id or en
     locale: Mapped[str | None] = mapped_column(sa.String(5))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when and why an admin or coordinator last deactivated the account (kept after reactivation)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivation_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     region: Mapped[Region | None] = relationship()
     managed_outlet: Mapped[Outlet | None] = relationship(
@@ -91,10 +94,13 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(sa.String(254))
     ip: Mapped[str] = mapped_column(sa.String(45))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the known-device id of the browser that tried (lms.people.devices), NULL for an unknown one
+    device: Mapped[str | None] = mapped_column(sa.String(32))
 
     __table_args__ = (
         sa.Index("ix_login_failures_email_at", "email", "at"),
         sa.Index("ix_login_failures_ip_at", "ip", "at"),
+        sa.Index("ix_login_failures_device_at", "device", "at"),
     )
 
 

@@ -21,6 +21,7 @@ from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed, Throttled
 from ..extensions import db
 from ..places.models import Outlet, Region
+from .devices import KnownDevice
 from .models import LoginFailure, PasswordSetupToken, Role, User, new_session_token
 from .passwords import burn_time, hash_password, password_problems, verify_password
 from .phone import normalize_phone
@@ -36,23 +37,42 @@ def get_user_by_email(email: str) -> User | None:
 
 # --- sign-in -----------------------------------------------------------------------
 
-def _throttle_check(email: str, ip: str) -> None:
+class LoginThrottled(Throttled):
+    """Too many failures; ``scope`` says whose: "address", "device" or "account"."""
+
+    def __init__(self, retry_after_seconds: int, scope: str):
+        super().__init__(retry_after_seconds)
+        self.scope = scope
+
+
+def _throttle_check(email: str, ip: str, device: KnownDevice | None, trusted: bool) -> None:
+    """Refuse the attempt when a limit is reached: the client address always; the known device (its
+    own failures) when the browser has one; the account only when the device is not known for it."""
     cfg = current_app.config
     window = timedelta(minutes=int(cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]))
     since = utcnow() - window
-    checks = (
-        (LoginFailure.email == email, int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])),
-        (LoginFailure.ip == ip, int(cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"])),
-    )
-    for where, limit in checks:
-        row = db.session.execute(
+    checks: list[tuple[str, Any, int]] = [("address", LoginFailure.ip == ip, int(cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]))]
+    if device is not None:
+        checks.append(("device", LoginFailure.device == device.id, int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])))
+    if not trusted:
+        checks.append(("account", LoginFailure.email == email, int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])))
+    for scope, where, limit in checks:
+        count, oldest = db.session.execute(
             sa.select(sa.func.count(), sa.func.min(LoginFailure.at)).where(where, LoginFailure.at > since)
         ).one()
-        count, oldest = row
         if count >= limit:
             # the block lifts when the oldest failure in the window ages out
             retry = window - (utcnow() - oldest) if oldest else window
-            raise Throttled(max(1, math.ceil(retry.total_seconds())))
+            raise LoginThrottled(max(1, math.ceil(retry.total_seconds())), scope)
+
+
+def _account_locked(email: str) -> bool:
+    """Whether the per-account lock would refuse an unknown device now (for the audit log)."""
+    cfg = current_app.config
+    since = utcnow() - timedelta(minutes=int(cfg["LOGIN_THROTTLE_WINDOW_MINUTES"]))
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)
+                              .where(LoginFailure.email == email, LoginFailure.at > since)) or 0
+    return count >= int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])
 
 
 def _attempt_key(email: str) -> str:
@@ -63,34 +83,46 @@ def _attempt_key(email: str) -> str:
     return "sha256:" + hashlib.sha256(email.encode()).hexdigest()[:40]
 
 
-def authenticate(email: str, password: str, ip: str) -> User:
-    """Check the credentials; record the attempt. Raises Throttled or Invalid."""
+def authenticate(email: str, password: str, ip: str, device: KnownDevice | None = None) -> User:
+    """Check the credentials; record the attempt. Raises LoginThrottled or Invalid.
+
+    ``device`` is the browser's known-device cookie (lms/people/devices.py): when it knows this
+    account, the account's lock does not apply (its own failures and the address limit do)."""
     email = _attempt_key(normalize_email(email))
-    throttled: Throttled | None = None
+    throttled: LoginThrottled | None = None
     with transaction():
+        user = get_user_by_email(email)
+        trusted = device is not None and user is not None and device.knows(user.id)
         try:
-            _throttle_check(email, ip)
-        except Throttled as t:
+            _throttle_check(email, ip, device, trusted)
+        except LoginThrottled as t:
             throttled = t
             # the attempt is refused unchecked, but kept in the audit log for security review
-            record("auth.login_throttled", actor=None, target_type="user", ip=ip, email=email,
-                   retry_after=t.retry_after_seconds)
+            record("auth.login_throttled", actor=None, target_type="user", target_id=user.id if user else None,
+                   ip=ip, email=email, retry_after=t.retry_after_seconds, scope=t.scope,
+                   known_device=device is not None)
         else:
-            user = get_user_by_email(email)
             if user is None:
                 burn_time(password)
                 ok = False
             else:
                 ok = verify_password(user.password_hash, password)
             if ok and user is not None and user.active:
+                details: dict[str, Any] = {"known_device": trusted}
+                if trusted and _account_locked(email):
+                    details["passed_account_lock"] = True  # the lock others' failures set did not stop the owner
                 user.last_login_at = utcnow()
-                db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
-                record("auth.login", actor=user, target=user, ip=ip)
+                # the person's own slips (from this address or this browser) are forgiven; failures from
+                # elsewhere stay until they age out, so signing in does not hand a guesser a fresh allowance
+                mine = [LoginFailure.ip == ip] + ([LoginFailure.device == device.id] if device is not None else [])
+                db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email, sa.or_(*mine)))
+                record("auth.login", actor=user, target=user, ip=ip, **details)
                 return user
-            db.session.add(LoginFailure(email=email, ip=ip))
+            db.session.add(LoginFailure(email=email, ip=ip, device=device.id if device is not None else None))
             reason = "unknown_account" if user is None else ("inactive" if ok else "bad_password")
             record("auth.login_failed", actor=None, target_type="user",
-                   target_id=user.id if user else None, ip=ip, email=email, reason=reason)
+                   target_id=user.id if user else None, ip=ip, email=email, reason=reason,
+                   known_device=trusted)
     if throttled is not None:
         raise throttled
     # Same message whatever failed, so accounts cannot be probed.

@@ -13,7 +13,7 @@ from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
 from ..urls import external_url
 from . import services
-from .auth import client_ip, safe_next
+from .auth import client_ip, current_device, remember_device, safe_next
 from .forms import ROLE_LABELS, ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm
 from .models import Role, User
 
@@ -29,11 +29,15 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data, client_ip())
+            user = services.authenticate(form.email.data, form.password.data, client_ip(), current_device())
         except Throttled as e:
             minutes = max(1, math.ceil(e.retry_after_seconds / 60))
+            hint = None
+            if getattr(e, "scope", None) == "account":
+                hint = _("Akun ini sedang dilindungi karena banyak percobaan masuk yang gagal. Dari perangkat "
+                         "yang pernah Anda pakai untuk masuk ke akun ini, Anda tetap bisa masuk sekarang.")
             resp = current_app.make_response((render_template(
-                "errors/429.html", retry_after=e.retry_after_seconds, minutes=minutes), 429))
+                "errors/429.html", retry_after=e.retry_after_seconds, minutes=minutes, hint=hint), 429))
             resp.headers["Retry-After"] = str(e.retry_after_seconds)
             return resp
         except Invalid as e:
@@ -44,7 +48,9 @@ def login():
             next_url = safe_next(request.args.get("next"))
             session.clear()
             login_user(user, remember=bool(form.remember.data))
-            return redirect(next_url or url_for("core.home"))
+            resp = redirect(next_url or url_for("core.home"))
+            remember_device(resp, user)
+            return resp
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 200
     return render_template("auth/login.html", form=form), status
@@ -101,7 +107,9 @@ def set_password(token: str):
             session.clear()
             login_user(user)
             flash(_("Kata sandi tersimpan. Selamat datang, %(name)s!", name=user.full_name), "success")
-            return redirect(url_for("core.home"))
+            resp = redirect(url_for("core.home"))
+            remember_device(resp, user)
+            return resp
     return render_template("auth/set_password.html", form=form)
 
 
