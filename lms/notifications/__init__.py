@@ -1,0 +1,81 @@
+"""Notifications: domain events with a transactional outbox, the in-app list (the bell),
+e-mail and WhatsApp messages sent by a worker, preferences, reminders and broadcasts.
+
+events.py     announce() inside a service's transaction; subscribers run after the commit
+dispatch.py   event → notifications + deliveries (fan-out); delivery → channel (claim, send, record)
+channels.py   SMTP and the WhatsApp Cloud API (one class per channel)
+worker.py     the in-process thread, RQ, or nothing (cron/tests)
+subscribers.py who is told what, per event, in their language, within the rulebook
+reminders.py  scheduled reminders, once per period
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Flask, g
+from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+DELIVERY_STATUS_LABELS = {
+    "pending": _l("Menunggu"), "sending": _l("Sedang dikirim"), "sent": _l("Terkirim"), "failed": _l("Gagal"),
+    "kept": _l("Tersimpan (saluran belum diatur)"), "skipped": _l("Tidak dikirim"),
+}
+
+
+def unread_for_current_user() -> int:
+    """The bell's number, read once per request (the header of every page)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    if "lms_unread" not in g:
+        from . import services
+
+        g.lms_unread = services.unread_count(current_user)
+    return int(g.lms_unread)
+
+
+@click.group("notifications")
+def notifications_cli() -> None:
+    """Domain events and outgoing messages."""
+
+
+@notifications_cli.command("run")
+@with_appcontext
+def run_command() -> None:
+    """One pass: dispatch committed events and send what is due (for cron without a worker)."""
+    from . import dispatch
+
+    result = dispatch.run_once()
+    click.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+@click.group("reminders")
+def reminders_cli() -> None:
+    """Scheduled reminders."""
+
+
+@reminders_cli.command("run")
+@with_appcontext
+def reminders_run() -> None:
+    """Write this period's reminders (idempotent: run it hourly from cron) and send them."""
+    from . import dispatch, reminders
+
+    result = reminders.run_all()
+    sent = dispatch.run_once()
+    click.echo(", ".join(f"{k}: {v}" for k, v in {**result, **sent}.items()))
+
+
+def init_app(app: Flask) -> None:
+    from . import events, subscribers  # noqa: F401  (registers the subscribers)
+    from .views import bp
+
+    events.install()
+    app.register_blueprint(bp)
+    app.cli.add_command(notifications_cli)
+    app.cli.add_command(reminders_cli)
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"unread_notifications": unread_for_current_user,
+                "delivery_status_label": lambda s: DELIVERY_STATUS_LABELS.get(s, s)}

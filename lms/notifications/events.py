@@ -1,0 +1,136 @@
+"""Domain events: a service announces what happened inside its transaction; the event is
+dispatched to the subscribers only after that transaction commits.
+
+``announce()`` writes an :class:`OutboxEvent` row into the caller's unit of work (the
+transactional outbox), so a rollback takes the event with it and nobody is told of
+something that did not happen. After the commit a worker (``worker.kick``) turns the
+event into in-app notifications and outgoing messages; sending never happens in the
+request.
+
+Two kinds of subscribers:
+
+* ``@subscriber("evidence.returned")``: runs in the worker after the commit, returns the
+  audiences to notify (see ``dispatch.Audience``). Most reactions are these.
+* ``in_transaction`` (a blinker signal, sender = the event name): runs at once inside the
+  announcing transaction, for reactions that must commit or roll back with the change
+  (the dashboard's data version). Keep these cheap and free of I/O.
+
+Each area names its own events (``session.changed`` belongs to sessions); the areas that
+react subscribe, so the announcing area never imports the reacting one.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+from blinker import Namespace
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from .models import OutboxEvent
+
+signals = Namespace()
+#: sent inside the announcing transaction: ``in_transaction.send(name, payload=..., event=row)``
+in_transaction = signals.signal("lms.event.in_transaction")
+
+#: the domain events this application announces, with who announces them (for the docs and tests)
+EVENTS: dict[str, str] = {
+    "evidence.submitted": "programme", "evidence.verified": "programme", "evidence.returned": "programme",
+    "stage.completed": "programme",
+    "session.created": "sessions", "session.changed": "sessions", "session.cancelled": "sessions",
+    "registration.confirmed": "sessions", "registration.waitlisted": "sessions",
+    "registration.promoted": "sessions", "registration.cancelled": "sessions",
+    "attendance.recorded": "sessions",
+    "visit.logged": "visits", "action_item.due": "visits",
+    "certificate.issued": "certification", "certificate.revoked": "certification",
+    "account.created": "people", "password.reset": "people",
+    "import.finished": "imports",
+    "broadcast.sent": "notifications",
+    "reminder.session_tomorrow": "notifications", "reminder.session_today": "notifications",
+    "reminder.report_due": "notifications", "reminder.mentor_digest": "notifications",
+    "reminder.review_summary": "notifications",
+}
+
+_INFO_NEW = "lms.events.new"
+
+Handler = Callable[[OutboxEvent], Iterable[Any]]
+_subscribers: dict[str, list[Handler]] = {}
+
+
+def subscriber(*names: str) -> Callable[[Handler], Handler]:
+    """Register a worker-side subscriber for one or more event names."""
+
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            if name not in EVENTS:
+                raise KeyError(f"unknown event {name!r}")
+            _subscribers.setdefault(name, []).append(fn)
+        return fn
+
+    return register
+
+
+def subscribers_of(name: str) -> list[Handler]:
+    return list(_subscribers.get(name, ()))
+
+
+def announce(name: str, payload: dict[str, Any] | None = None, *, actor: Any = None,
+             secret: str | None = None, dedupe_key: str | None = None) -> OutboxEvent | None:
+    """Record that ``name`` happened, in the caller's transaction.
+
+    ``payload`` holds ids and plain facts (JSON). ``secret`` carries a one-time link for the
+    message only; it is erased when the event is dispatched. With ``dedupe_key`` a second
+    event with the same key is not written (reminders, once per period): returns None then.
+    """
+    if name not in EVENTS:
+        raise KeyError(f"unknown event {name!r}")
+    session = db.session()
+    actor_id = getattr(actor, "id", None) if getattr(actor, "is_authenticated", False) else None
+    row = OutboxEvent(name=name, payload=dict(payload or {}), actor_id=actor_id, secret=secret,
+                      dedupe_key=dedupe_key)
+    if dedupe_key is not None:
+        exists = session.execute(sa.select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key)).first()
+        if exists:
+            return None
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except sa.exc.IntegrityError:  # a concurrent writer took the key first
+            return None
+    else:
+        session.add(row)
+    session.info[_INFO_NEW] = True
+    in_transaction.send(name, payload=row.payload, event=row)
+    return row
+
+
+def wake_after_commit() -> None:
+    """Wake the worker once the current transaction commits (a retried message, say)."""
+    db.session().info[_INFO_NEW] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_INFO_NEW, None):
+        from . import worker
+
+        worker.kick()
+
+
+def _after_rollback(session: Session) -> None:
+    if not session.in_transaction():
+        session.info.pop(_INFO_NEW, None)
+
+
+_installed = False
+
+
+def install() -> None:
+    """Wake the worker after every commit that wrote an event (once per process)."""
+    global _installed
+    if _installed:
+        return
+    sa_event.listen(Session, "after_commit", _after_commit)
+    sa_event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+    _installed = True
