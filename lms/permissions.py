@@ -130,17 +130,56 @@ def can_edit_evidence(user: Actor, ev: Any) -> bool:
 
 
 def can_review_evidence(user: Actor, ev: Any) -> bool:
-    """Verify or return: a verifier role the curriculum names, in scope, never one's own submission."""
+    """Verify or return: a verifier role the curriculum names, in scope, never one's own work.
+
+    Four eyes: whoever submitted the evidence, or saved or changed it at any time (a mentor who
+    corrected a trainee's pending licence), may not decide on it; another reviewer must.
+    """
+    return _may_review_but_for_own_work(user, ev) and not worked_on_evidence(user, ev)
+
+
+def _may_review_but_for_own_work(user: Actor, ev: Any) -> bool:
     from .programme.models import EvidenceStatus
     from .programme.services import reviewable_types
 
     if not is_staff(user) or ev.status is not EvidenceStatus.SUBMITTED:
         return False
-    if ev.submitted_by_id is not None and ev.submitted_by_id == user.id:
-        return False
     if ev.type not in reviewable_types(user):
         return False
     return can_view_outlet(user, ev.outlet)
+
+
+#: the history rows that make evidence someone's own work (decisions by a reviewer do not)
+def _authoring_decisions() -> tuple[Any, ...]:
+    from .programme.models import ReviewDecision
+
+    return (ReviewDecision.SUBMITTED, ReviewDecision.SAVED, ReviewDecision.EDITED)
+
+
+def worked_on_evidence(user: Actor, ev: Any) -> bool:
+    """Did ``user`` submit, save or change ``ev`` (its history, or its submitter)?"""
+    if getattr(user, "id", None) is None:
+        return False
+    if ev.submitted_by_id is not None and ev.submitted_by_id == user.id:
+        return True
+    return bool(worked_on_ids(user, [ev.id]))
+
+
+def worked_on_ids(user: Actor, evidence_ids: list[int]) -> set[int]:
+    """Which of ``evidence_ids`` ``user`` submitted, saved or changed (one query, for lists)."""
+    from .extensions import db
+    from .programme.models import EvidenceReview
+
+    if getattr(user, "id", None) is None or not evidence_ids:
+        return set()
+    return set(db.session.scalars(sa.select(EvidenceReview.evidence_id).where(
+        EvidenceReview.evidence_id.in_(evidence_ids), EvidenceReview.by_id == user.id,
+        EvidenceReview.decision.in_(_authoring_decisions())).distinct()))
+
+
+def review_refused_as_own_work(user: Actor, ev: Any) -> bool:
+    """The reason to show on the page: ``user`` could review ``ev`` but worked on it."""
+    return _may_review_but_for_own_work(user, ev) and worked_on_evidence(user, ev)
 
 
 def can_view_cohort(user: Actor, cohort: Any) -> bool:

@@ -273,7 +273,8 @@ class ReviewDecision(str, enum.Enum):
     SUBMITTED = "submitted"
     VERIFIED = "verified"
     RETURNED = "returned"
-    EDITED = "edited"
+    EDITED = "edited"  #: changed after verification (a coordinator's audited correction)
+    SAVED = "saved"  #: saved as a draft, not (yet) sent for verification
 
 
 class EvidenceReview(Base):

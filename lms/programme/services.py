@@ -382,6 +382,8 @@ def _save(actor: Any, outlet: Outlet, ev: Evidence | None, cls: type[Evidence], 
             ev.reviews.append(EvidenceReview(decision=ReviewDecision.SUBMITTED, by_id=getattr(actor, "id", None)))
         else:
             ev.status = EvidenceStatus.DRAFT
+            # who saved it counts as having worked on it (permissions.worked_on_evidence)
+            ev.reviews.append(EvidenceReview(decision=ReviewDecision.SAVED, by_id=getattr(actor, "id", None)))
         db.session.flush()
         after = _snapshot(ev)
         if before is None:

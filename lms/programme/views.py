@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import files
+from .. import files, permissions
 from ..errors import Invalid
 from ..forms_common import int_or_none
 from ..i18n import never_fails, to_wib
@@ -149,7 +149,8 @@ def evidence_detail(evidence_id: str):
     ev = _load_evidence(evidence_id)
     review_form = ReviewForm() if allowed("evidence.review", ev) else None
     return render_template("programme/evidence_detail.html", ev=ev, history=services.evidence_history(ev),
-                           review_form=review_form, kind=URL_OF_TYPE[ev.type], back=_back_to(ev.outlet))
+                           review_form=review_form, kind=URL_OF_TYPE[ev.type], back=_back_to(ev.outlet),
+                           own_work=review_form is None and permissions.review_refused_as_own_work(_actor(), ev))
 
 
 @bp.route("/evidence/<evidence_id>/edit", methods=["GET", "POST"])
@@ -191,7 +192,9 @@ def evidence_file(evidence_id: str):
     if not path.exists():
         abort(404)
     name = f"bukti-{ev.id}.{files.EXTENSIONS[ev.file.content_type]}"
-    resp = send_file(path, mimetype=ev.file.content_type, as_attachment=ev.file.content_type == files.PDF,
+    # shown in the browser (an image, a PDF in its viewer: a reviewer on a phone) unless ?unduh=1 asks
+    # for a download; either way sandboxed, never cached, and never sniffed (X-Content-Type-Options)
+    resp = send_file(path, mimetype=ev.file.content_type, as_attachment=request.args.get("unduh") == "1",
                      download_name=name, max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -251,8 +254,11 @@ def review_queue():
     page = _page()
     items, total = services.review_queue(actor, region_id=int_or_none(form.region.data), stage=stage,
                                          min_age_days=_age_days(form.age.data), page=page, per_page=per_page)
+    # items the reviewer submitted, saved or changed: another reviewer decides on them
+    own_work = permissions.worked_on_ids(actor, [ev.id for ev in items]) | {
+        ev.id for ev in items if ev.submitted_by_id == actor.id}
     return render_template("programme/review_queue.html", form=form, items=items, total=total, page=page,
-                           pages=max(1, math.ceil(total / per_page)), now=services.utcnow(),
+                           pages=max(1, math.ceil(total / per_page)), now=services.utcnow(), own_work=own_work,
                            stage_names={s.key: s.name.get(_lang()) for s in cur.stages})
 
 
