@@ -109,8 +109,11 @@ def test_edit_outlet_moves_region_with_kecamatan_and_is_audited(client, factory,
     login_as("coordinator", region=None)
     page = client.get(f"/outlets/{outlet.id}/edit").get_data(as_text=True)
     assert 'value="0812-3456-7890"' in page
-    r = client.form_post(f"/outlets/{outlet.id}/edit", _form(db, code=outlet.code, name="e-Warong Baru",
-                                                              kecamatan_id=str(_kec(db, "Koja").id)))
+    data = _form(db, code=outlet.code, name="e-Warong Baru", kecamatan_id=str(_kec(db, "Koja").id))
+    # another region: the form first says what moves along, and moves only when confirmed
+    r = client.form_post(f"/outlets/{outlet.id}/edit", data)
+    assert r.status_code == 422 and 'name="confirm_move"' in r.get_data(as_text=True)
+    r = client.form_post(f"/outlets/{outlet.id}/edit", {**data, "confirm_move": "y"})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     db.session.expire_all()
     outlet = db.session.get(Outlet, outlet.id)
@@ -118,6 +121,8 @@ def test_edit_outlet_moves_region_with_kecamatan_and_is_audited(client, factory,
     assert db.session.get(type(trainee), trainee.id).region_id == outlet.region_id  # the manager follows
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "outlet.updated"))
     assert entry.details["changes"]["name"][1] == "e-Warong Baru"
+    moved = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "outlet.moved"))
+    assert moved.details["new_kecamatan_id"] == outlet.kecamatan_id
 
 
 def test_edit_outlet_errors(client, factory, login_as, db):
@@ -125,9 +130,9 @@ def test_edit_outlet_errors(client, factory, login_as, db):
     other = factory.outlet("3171")
     login_as("coordinator", region="3171")
     r = client.form_post(f"/outlets/{outlet.id}/edit", _form(db, code=other.code))
-    assert r.status_code == 200 and "Kode ini sudah dipakai e-Warong lain." in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Kode ini sudah dipakai e-Warong lain." in r.get_data(as_text=True)
     r = client.form_post(f"/outlets/{outlet.id}/edit", _form(db, code=outlet.code, phone="0812"))
-    assert r.status_code == 200 and "Nomor telepon tidak valid" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Nomor telepon tidak valid" in r.get_data(as_text=True)
     # keeping its own code is fine
     r = client.form_post(f"/outlets/{outlet.id}/edit", _form(db, code=outlet.code))
     assert r.status_code == 302

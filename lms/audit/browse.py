@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, Any] = {
     "user.password_reset": _l("Kata sandi diatur ulang"),
     "outlet.created": _l("e-Warong ditambahkan"),
     "outlet.updated": _l("Data e-Warong diubah"),
+    "outlet.moved": _l("e-Warong dipindahkan ke kecamatan lain"),
     "outlet.manager_set": _l("Pengelola e-Warong ditetapkan"),
     "outlet.manager_ended": _l("Masa pengelola e-Warong diakhiri"),
     "cohort.created": _l("Angkatan dibuat"),

@@ -447,6 +447,8 @@ def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None) -> Prev
                                             code=r.user_outlet_code))
         if not r.errors:
             _compare(r)
+            if "region_id" in r.outlet_changes:
+                _check_move(actor, r, headers)
 
     order = {c.header: i for i, c in enumerate(sheet.columns)}
     for r in rows:
@@ -495,8 +497,22 @@ def apply_import(actor: Any, data: bytes, filename: str, cohort_id: int | None =
     return result
 
 
+def _check_move(actor: Any, r: PlannedRow, headers: dict[str, str]) -> None:
+    """A row that takes an outlet to another region moves its whole world (places.services.move_outlet);
+    a move that may not happen is the row's error."""
+    from ..places.services import plan_move
+
+    assert r.outlet is not None and r.kecamatan is not None
+    try:
+        plan_move(actor, r.outlet, r.kecamatan)
+    except Invalid as e:
+        for messages in e.reasons.values():
+            for message in messages:
+                r.error(headers.get("kecamatan", "Kecamatan"), message)
+
+
 def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
-    from ..places.services import set_outlet_manager
+    from ..places.services import move_outlet, set_outlet_manager
     from ..programme import services as programme
 
     counts = dict(p.counts)
@@ -539,9 +555,10 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
             continue
         if r.outlet_changes:
             for key, (_old, new) in r.outlet_changes.items():
-                setattr(r.outlet, key, new)
-            if "region_id" in r.outlet_changes and r.outlet.manager is not None:
-                r.outlet.manager.region_id = r.outlet.region_id
+                if key not in ("kecamatan_id", "region_id"):
+                    setattr(r.outlet, key, new)
+            if "kecamatan_id" in r.outlet_changes:  # its enrolments, evidence, visits, … move along
+                move_outlet(actor, r.outlet, r.kecamatan, ip=ip)
             changed_outlet_ids.add(r.outlet.id)
         if r.status == UPDATED:
             updated_outlets.append(r.code)

@@ -19,6 +19,8 @@ class OutletForm(FlaskForm):
     phone = StringField(_l("No telepon"), validators=[Optional(), Length(max=25)],
                         render_kw={"inputmode": "tel", "placeholder": "0812-3456-7890"})
     active = BooleanField(_l("Aktif"), default=True)
+    #: shown (and required) only when the new kecamatan lies in another region
+    confirm_move = BooleanField(_l("Ya, pindahkan e-Warong ini beserta datanya ke wilayah baru"))
     submit = SubmitField(_l("Simpan"))
 
 

@@ -103,12 +103,19 @@ def outlet_edit(outlet_id: str):
     if request.method == "GET":
         form.kecamatan_id.data = str(outlet.kecamatan_id)
         form.phone.data = display_phone(outlet.phone)
+    move = None
     if form.validate_on_submit():
+        data = _outlet_input(form)
         try:
-            services.update_outlet(actor, outlet, _outlet_input(form), ip=client_ip())
+            # a move to another region takes the outlet's whole world along: say what first
+            move = None if form.confirm_move.data else services.preview_move(actor, outlet, data.kecamatan_id)
+            if move is None:
+                services.update_outlet(actor, outlet, data, ip=client_ip())
         except Invalid as e:
             e.apply_to_form(form)
         else:
-            flash(_("Perubahan tersimpan."), "success")
-            return redirect(url_for("places.outlet_detail", outlet_id=outlet.id))
-    return render_template("places/outlet_form.html", form=form, outlet=outlet)
+            if move is None:
+                flash(_("Perubahan tersimpan."), "success")
+                return redirect(url_for("places.outlet_detail", outlet_id=outlet.id))
+    failed = request.method == "POST" and (form.errors or move is not None)
+    return render_template("places/outlet_form.html", form=form, outlet=outlet, move=move), (422 if failed else 200)
