@@ -37,9 +37,15 @@ def select_timezone() -> str:
 
 
 def to_wib(value: datetime) -> datetime:
+    """The same moment in WIB. The last seven hours of 31 Dec 9999 UTC have no WIB form (it would be
+    year 10000): they become the last representable moment, so that a stored value at the end of
+    the calendar can never make a page, an export or a job fail."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(WIB)
+    try:
+        return value.astimezone(WIB)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=WIB)
 
 
 def plain(value: Any) -> str:

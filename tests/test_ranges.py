@@ -144,3 +144,13 @@ def test_session_when_survives_the_end_of_the_calendar(app):  # type: ignore[no-
     with app.test_request_context():
         assert app.jinja_env.filters["session_when"](s) == "9999-12-31 20.00 UTC – 9999-12-31 23.00 UTC"
 
+
+
+def test_to_wib_never_overflows_at_the_end_of_the_calendar():  # type: ignore[no-untyped-def]
+    from datetime import timezone
+
+    from lms.i18n import WIB, to_wib
+
+    assert to_wib(datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)) == datetime.max.replace(tzinfo=WIB)
+    assert to_wib(datetime(2018, 4, 10, 1, 0, tzinfo=timezone.utc)).hour == 8
+    assert to_wib(datetime(1, 1, 1)).year == 1
