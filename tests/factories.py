@@ -139,7 +139,8 @@ class JourneyMixin:
             s = TrainingSession(title="Bimtek Uji", stage_key=stage_key, cohort_id=enrolment.cohort_id,
                                 region_id=enrolment.region_id, venue_name=f"Aula Uji {secrets.token_hex(3)}",
                                 starts_at=start, ends_at=start + timedelta(hours=7), capacity=40, seats_taken=1,
-                                checkin_secret=secrets.token_hex(16))
+                                checkin_secret=secrets.token_hex(16),
+                                certificate_kind="bimtek" if stage_key == "pelatihan" else None)
             self.db.session.add(s)
             self.db.session.flush()
             self.db.session.add(Registration(session_id=s.id, user_id=enrolment.user_id,
@@ -359,6 +360,8 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "sessions.unregister": f"/sessions/{w.upcoming.id}/unregister",
         "sessions.register_group": f"/sessions/{w.upcoming.id}/register-group",
         "sessions.attendance": f"/sessions/{w.upcoming.id}/attendance",
+        "sessions.attendance_sheet": f"/sessions/{w.upcoming.id}/attendance-sheet",
+        "sessions.roster_page": f"/sessions/{w.upcoming.id}/roster",
         "sessions.qr_page": f"/sessions/{w.upcoming.id}/qr",
         "sessions.qr_svg": f"/sessions/{w.upcoming.id}/qr.svg",
         "sessions.checkin": f"/checkin/{w.upcoming.id}/{_checkin_token(w.upcoming)}",
@@ -432,8 +435,11 @@ class CertificatesMixin:
 
     def session(self, region: str = "3171", cohort: Any = None, stage_key: str = "pelatihan", *,
                 title: str = "Bimtek e-Warong Uji", cancelled: bool = False, days_ago: int | None = None,
-                capacity: int = 300) -> Any:
-        """A training session that has ended (10 April 2018, 08:00–15:00 WIB unless ``days_ago`` is given)."""
+                capacity: int = 300, certificate_kind: Any = "default") -> Any:
+        """A training session that has ended (10 April 2018, 08:00–15:00 WIB unless ``days_ago`` is given).
+
+        It gives the Bimtek certificate when on the training step, none otherwise, unless ``certificate_kind``
+        says which (None: none)."""
         import secrets
         from datetime import datetime, timedelta, timezone
 
@@ -447,7 +453,9 @@ class CertificatesMixin:
                             ends_at=start + timedelta(hours=7), capacity=capacity, seats_taken=0,
                             checkin_secret=secrets.token_hex(16),
                             status=SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED,
-                            cancelled_at=utcnow() if cancelled else None)
+                            cancelled_at=utcnow() if cancelled else None,
+                            certificate_kind=(("bimtek" if stage_key == "pelatihan" else None)
+                                              if certificate_kind == "default" else certificate_kind))
         with transaction():
             self.db.session.add(s)
         return s
@@ -498,7 +506,7 @@ class SessionsMixin:
     def training_session(self, cohort: Any = None, region: str = "3171", *, starts_in: Any = None,
                          starts_at: Any = None, hours: float = 8, capacity: int = 40, title: str | None = None,
                          venue: str | None = None, speakers: tuple[tuple[str, str], ...] = (),
-                         stage_key: str = "pelatihan", cancelled: bool = False) -> Any:
+                         stage_key: str = "pelatihan", cancelled: bool = False, backdated: bool = False) -> Any:
         """A scheduled session (a week ahead, 08:00 WIB, unless told), written straight to the database."""
         import secrets
         from datetime import datetime, time, timedelta
@@ -517,7 +525,8 @@ class SessionsMixin:
                             region_id=self.region(region).id, venue_name=venue or f"Aula Uji {n}",  # type: ignore[attr-defined]
                             venue_address="Jl. Uji No. 1", starts_at=starts_at,
                             ends_at=starts_at + timedelta(hours=hours), capacity=capacity, seats_taken=0,
-                            checkin_secret=secrets.token_hex(32),
+                            checkin_secret=secrets.token_hex(32), backdated=backdated,
+                            certificate_kind="bimtek" if stage_key == "pelatihan" else None,
                             status=SessionStatus.CANCELLED if cancelled else SessionStatus.SCHEDULED,
                             cancelled_at=utcnow() if cancelled else None,
                             speakers=[SessionSpeaker(name=nm, name_key=fold(nm), agency=SpeakerAgency(ag), position=i)

@@ -358,7 +358,7 @@ def test_no_certificate_for_a_cancelled_session_or_one_not_yet_over_or_not_a_bim
     cancelled = factory.session(cancelled=True)
     future = factory.session(days_ago=-3)
     other_stage = factory.session(stage_key="pemasaran")
-    for s, reason in ((cancelled, "dibatalkan"), (future, "belum selesai"), (other_stage, "hanya untuk sesi Bimtek")):
+    for s, reason in ((cancelled, "dibatalkan"), (future, "belum selesai"), (other_stage, "Sesi ini untuk tahap Pemasaran; desain “Sertifikat Bimbingan Teknis” hanya untuk sesi Pelatihan. Ubah desain sertifikat sesi ini di halaman Ubah sesi")):
         u = factory.attendee(s)
         with pytest.raises(Invalid) as e:
             services.issue_for_session(SYSTEM, design, s, u)

@@ -467,8 +467,9 @@ def test_a_coordinator_registers_a_cohort_of_a_region_with_a_stable_waitlist(cli
     s = factory.training_session(cohort, "3171", capacity=4)
     services.register(pusat[5], s)  # already registered: counted as such
     login_as("coordinator", region="3171")
-    assert "Daftarkan 5 pengelola" in client.get(f"/sessions/{s.id}").get_data(as_text=True)
-    resp = client.form_post(f"/sessions/{s.id}/register-group")
+    assert "Seluruh angkatan di Jakarta Pusat: 6 orang" in client.get(
+        f"/sessions/{s.id}/register-group").get_data(as_text=True)
+    resp = client.form_post(f"/sessions/{s.id}/register-group", {"scope": "cohort", "confirmed": "1"})
     assert resp.status_code == 302
     assert "3 terdaftar, 2 masuk daftar tunggu, 1 sudah terdaftar sebelumnya." in client.get(
         f"/sessions/{s.id}").get_data(as_text=True)
@@ -479,7 +480,7 @@ def test_a_coordinator_registers_a_cohort_of_a_region_with_a_stable_waitlist(cli
     assert [services.place_of(u, s).position for u in by_code[3:]] == [1, 2]
     # again: nothing changes
     before = [(r.id, r.status, r.waitlisted_at) for r in db.session.scalars(sa.select(Registration).order_by(Registration.id))]
-    client.form_post(f"/sessions/{s.id}/register-group")
+    client.form_post(f"/sessions/{s.id}/register-group", {"scope": "cohort", "confirmed": "1"})
     db.session.rollback()
     assert [(r.id, r.status, r.waitlisted_at) for r in db.session.scalars(
         sa.select(Registration).order_by(Registration.id))] == before
@@ -540,7 +541,7 @@ def test_attendance_saves_every_mark_at_once_and_pelatihan_follows(client, facto
     # an unsent radio keeps its mark; the "mark all present" button (no JavaScript needed) marks everyone
     client.form_post(f"/sessions/{s.id}/attendance", {"save": "1"})
     assert db.session.scalar(sa.select(Registration.attendance).where(Registration.user_id == d.id)) is Attendance.ABSENT
-    client.form_post(f"/sessions/{s.id}/attendance", {"all_present": "1"})
+    client.form_post(f"/sessions/{s.id}/attendance", {"all_present": "1", "confirmed": "1"})
     assert set(db.session.scalars(sa.select(Registration.attendance))) == {Attendance.PRESENT}
     e_d = db.session.scalar(sa.select(Enrolment).where(Enrolment.user_id == d.id))
     assert db.session.get(EnrolmentStage, (e_d.id, "pelatihan")) is not None

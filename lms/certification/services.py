@@ -102,16 +102,46 @@ class Candidate:
         return self.certificate is not None
 
 
-def session_reason(design: Design, session: TrainingSession, registration: Registration | None,
-                   now: datetime | None = None) -> str | None:
-    """Why ``registration`` earns no certificate of ``design`` for ``session`` (None: eligible)."""
-    now = now or utcnow()
+def session_problem(design: Design, session: TrainingSession) -> str | None:
+    """Why nobody earns ``design``'s certificate for ``session``, in words a coordinator can act on (None: the
+    session gives it). The rule is data: the design's ``session_stages`` and the session's chosen design."""
+    from ..sessions import services as sessions
+
     if design.subject != "session":
         return _("Sertifikat ini bukan untuk sesi pelatihan.")
     if session.status is SessionStatus.CANCELLED:
         return _("Sesi ini dibatalkan.")
+    label = design.label(_lang())
     if design.session_stages and session.stage_key not in design.session_stages:
-        return _("Sertifikat ini hanya untuk sesi Bimtek (tahap pelatihan).")
+        return _("Sesi ini untuk tahap %(stage)s; desain “%(design)s” hanya untuk sesi %(stages)s. "
+                 "Ubah desain sertifikat sesi ini di halaman Ubah sesi.",
+                 stage=sessions.stage_label(session.cohort, session.stage_key), design=label,
+                 stages=sessions.stages_text(design, session.cohort))
+    if session.certificate_kind is None:
+        return _("Sesi ini diatur tanpa sertifikat. Pilih desain sertifikat di halaman Ubah sesi.")
+    if session.certificate_kind != design.kind:
+        return _("Sesi ini memberikan “%(chosen)s”, bukan “%(design)s”. Ubah desain sertifikat sesi ini di "
+                 "halaman Ubah sesi.", chosen=sessions.certificate_label(session.certificate_kind), design=label)
+    return None
+
+
+def _lang() -> str:
+    from flask_babel import get_locale
+
+    try:
+        loc = get_locale()
+    except RuntimeError:  # outside a request (CLI, worker)
+        return CERT_LOCALE
+    return loc.language if loc else CERT_LOCALE
+
+
+def session_reason(design: Design, session: TrainingSession, registration: Registration | None,
+                   now: datetime | None = None) -> str | None:
+    """Why ``registration`` earns no certificate of ``design`` for ``session`` (None: eligible)."""
+    now = now or utcnow()
+    problem = session_problem(design, session)
+    if problem:
+        return problem
     if session.ends_at > now:
         return _("Sesi belum selesai.")
     if registration is None:

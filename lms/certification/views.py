@@ -11,9 +11,13 @@ from typing import Any
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
+from ..confirm import is_confirmed, render_confirm
+from ..db import utcnow
 from ..errors import Invalid, NotFound
+from ..i18n import to_wib
 from ..forms_common import int_or_none, options
 from ..people.auth import client_ip
 from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
@@ -215,7 +219,11 @@ def index():
 
 def _candidates_page(design: Any, scope: str, obj: Any, candidates: list[Any], status: int = 200):  # type: ignore[no-untyped-def]
     eligible = [c for c in candidates if c.eligible and not c.issued]
+    problem = services.session_problem(design, obj) if scope == "session" else None
     return render_template("certification/candidates.html", design=design, scope=scope, obj=obj,
+                           problem=problem, can_edit_session=scope == "session" and allowed("session.manage", obj),
+                           eligible_text=", ".join(str(label) for a, label in services.ATTENDANCE_LABELS.items()
+                                                   if a.value in design.eligible_attendance),
                            candidates=candidates, todo=len(eligible),
                            issued=sum(1 for c in candidates if c.issued),
                            ineligible=sum(1 for c in candidates if not c.eligible),
@@ -227,7 +235,10 @@ def _candidates_page(design: Any, scope: str, obj: Any, candidates: list[Any], s
 @rule("certificates.manage")
 def session_candidates(session_id: str):
     session = load(TrainingSession, session_id, "certificates.session")
-    design = _design(request.args.get("kind"), "session")
+    # the design the session gives, unless another is asked for
+    chosen = session.certificate_kind if any(d.kind == session.certificate_kind
+                                             for d in services.designs_for("session")) else None
+    design = _design(request.args.get("kind") or chosen, "session")
     return _candidates_page(design, "session", session, services.session_candidates(_actor(), design, session))
 
 
@@ -286,6 +297,27 @@ def issue_enrolment(enrolment_id: str):
     return redirect(url_for("certification.cohort_candidates", cohort_id=enrolment.cohort_id, kind=design.kind))
 
 
+def _confirm_bulk(design: Any, n: int, subject: str, action_url: str, back: str):  # type: ignore[no-untyped-def]
+    """The confirm page of "issue to everyone eligible": what the run will do and what cannot be undone."""
+    year = to_wib(utcnow()).year
+    return render_confirm(
+        action_url=action_url, cancel_url=back, hidden={"kind": design.kind},
+        title=ngettext("Terbitkan %(num)d sertifikat?", "Terbitkan %(num)d sertifikat?", n),
+        consequences=[
+            ngettext("%(num)d sertifikat “%(design)s” untuk %(subject)s, satu untuk setiap orang yang memenuhi "
+                     "syarat dan belum memilikinya.", "%(num)d sertifikat “%(design)s” untuk %(subject)s, satu untuk "
+                     "setiap orang yang memenuhi syarat dan belum memilikinya.", n, design=design.label(_lang()),
+                     subject=subject),
+            _("Setiap sertifikat mendapat nomor seri berikutnya (%(prefix)s/%(year)d/…); nomor yang sudah terbit "
+              "tidak dipakai ulang.", prefix=design.serial_prefix, year=year),
+            _("Sertifikat langsung berlaku dan bisa diperiksa siapa saja lewat kode QR-nya."),
+            _("Membatalkan harus satu per satu: cabut sertifikatnya dengan alasan."),
+            _("Sertifikat dibuat di latar belakang; Anda dapat melihat kemajuannya dan mengunduh semuanya sebagai ZIP."),
+        ],
+        button_label=ngettext("Ya, terbitkan %(num)d sertifikat", "Ya, terbitkan %(num)d sertifikat", n),
+        danger=False)
+
+
 @bp.route("/certificates/sessions/<session_id>/bulk", methods=["POST"])
 @rule("certificates.manage")
 def bulk_session(session_id: str):
@@ -294,6 +326,11 @@ def bulk_session(session_id: str):
     if not form.validate_on_submit():
         abort(400)
     design = _design(form.kind.data, "session")
+    if not is_confirmed():
+        todo = [c for c in services.session_candidates(_actor(), design, session) if c.eligible and not c.issued]
+        return _confirm_bulk(design, len(todo), session.title,
+                             url_for("certification.bulk_session", session_id=session.id),
+                             url_for("certification.session_candidates", session_id=session.id, kind=design.kind))
     try:
         job = services.start_session_job(_actor(), design, session, ip=client_ip())
     except Invalid as e:
@@ -310,6 +347,11 @@ def bulk_cohort(cohort_id: str):
     if not form.validate_on_submit():
         abort(400)
     design = _design(form.kind.data, "enrolment")
+    if not is_confirmed():
+        todo = [c for c in services.cohort_candidates(_actor(), design, cohort) if c.eligible and not c.issued]
+        return _confirm_bulk(design, len(todo), cohort.name,
+                             url_for("certification.bulk_cohort", cohort_id=cohort.id),
+                             url_for("certification.cohort_candidates", cohort_id=cohort.id, kind=design.kind))
     try:
         job = services.start_cohort_job(_actor(), design, cohort, ip=client_ip())
     except Invalid as e:

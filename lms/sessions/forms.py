@@ -7,11 +7,11 @@ from typing import Any, Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import FieldList, FormField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.fields import DateTimeLocalField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, FieldList, FormField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
-from ..forms_common import Form, MonthField, options
+from ..forms_common import BoundedDateTimeLocalField, BoundedIntegerField, DateRange, Form, MonthField, options
+from .services import EARLIEST_SESSION_DATE, MAX_CAPACITY, latest_session_date
 
 #: datetime-local sends minutes ("2018-04-10T08:00"); the first format is also how the value is written
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -75,19 +75,29 @@ class SessionForm(Form):
                              render_kw={"placeholder": _l("mis. Aula Dinas Sosial Provinsi DKI Jakarta")})
     venue_address = TextAreaField(_l("Alamat tempat"), validators=[Optional(), Length(max=2000)],
                                   render_kw={"rows": 2})
-    starts_at = DateTimeLocalField(_l("Mulai (WIB)"), format=DATETIME_FORMATS,
-                                   validators=[InputRequired(_l("Isi tanggal dan jam mulai."))])
-    ends_at = DateTimeLocalField(_l("Selesai (WIB)"), format=DATETIME_FORMATS,
-                                 validators=[InputRequired(_l("Isi tanggal dan jam selesai."))])
-    capacity = IntegerField(_l("Kapasitas (orang)"), validators=[InputRequired(_l("Isi kapasitas.")),
-                                                                 NumberRange(1, 5000)],
-                            render_kw={"inputmode": "numeric", "min": 1, "max": 5000})
+    # sessions from 2018 (the programme's start; past ones can be recorded) to two years ahead
+    starts_at = BoundedDateTimeLocalField(_l("Mulai (WIB)"), [InputRequired(_l("Isi tanggal dan jam mulai.")),
+                                                              DateRange(EARLIEST_SESSION_DATE, latest_session_date)],
+                                          format=DATETIME_FORMATS)
+    ends_at = BoundedDateTimeLocalField(_l("Selesai (WIB)"), [InputRequired(_l("Isi tanggal dan jam selesai.")),
+                                                              DateRange(EARLIEST_SESSION_DATE, latest_session_date)],
+                                        format=DATETIME_FORMATS)
+    capacity = BoundedIntegerField(_l("Kapasitas (orang)"), [InputRequired(_l("Isi kapasitas."))],
+                                   min=1, max=MAX_CAPACITY,
+                                   render_kw={"inputmode": "numeric", "min": 1, "max": MAX_CAPACITY})
+    certificate_kind = SelectField(
+        _l("Sertifikat untuk peserta yang hadir"), choices=[], validators=[Optional()],
+        description=_l("Hanya desain yang berlaku untuk langkah sesi ini yang bisa dipilih. Sertifikat "
+                       "diterbitkan di halaman Sertifikat setelah sesi selesai dan presensi diisi."))
     description = TextAreaField(_l("Uraian"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     speakers = FieldList(FormField(SpeakerForm), min_entries=MAX_SPEAKER_ROWS, max_entries=MAX_SPEAKER_ROWS)
     submit = SubmitField(_l("Simpan"))
 
 
 class NewSessionForm(SessionForm):
+    past = BooleanField(_l("Sesi ini sudah berlangsung (mencatat sesi lampau)"),
+                        description=_l("Untuk Bimtek yang diadakan sebelum aplikasi dipakai: pendaftaran langsung "
+                                       "ditutup, presensi bisa diisi, dan pencatatannya masuk log audit."))
     extra_dates = DateListField(_l("Juga pada tanggal (opsional)"), validators=[Optional(), Length(max=400)],
                                 description=_l("Untuk seri: tanggal lain dengan jam yang sama, dipisah koma, "
                                                "mis. 2018-04-11, 2018-04-12."),
@@ -112,6 +122,12 @@ class ScheduleFilterForm(Form):
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
     stage = SelectField(_l("Langkah"), choices=[], validators=[Optional()])
     month = MonthField(_l("Bulan"), validators=[Optional()])
+
+
+class GroupForm(Form):
+    """Who "Daftarkan" reaches: the choices and their counts are set by the view."""
+
+    scope = RadioField(_l("Siapa yang didaftarkan"), choices=[], validators=[InputRequired(_l("Pilih salah satu."))])
 
 
 class AttendanceForm(Form):

@@ -49,6 +49,11 @@ class TrainingSession(TimestampMixin, Base):
     #: secret used to derive the rotating check-in QR codes
     checkin_secret: Mapped[str] = mapped_column(sa.String(64))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: the certificate design (certificates/<design>/metadata.yaml ``kind``) its attendees earn; None: no certificate.
+    #: Chosen on the session form among the designs whose ``session_stages`` allow ``stage_key``.
+    certificate_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    #: recorded after it took place (a back-dated record): registration closed, attendance open
+    backdated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     cohort: Mapped[Cohort] = relationship()
     region: Mapped[Region] = relationship()

@@ -28,7 +28,7 @@ from ..places.models import Outlet, Region
 from ..programme.models import Cohort, Enrolment, EnrolmentStatus
 from ..programme.services import refresh_progress
 from .models import Attendance, Registration, RegistrationStatus, SessionSpeaker, SessionStatus, SpeakerAgency, TrainingSession
-from .services import fold
+from .services import default_certificate_kind, fold
 
 DS, BI, BNI, PGO = (SpeakerAgency.DINAS_SOSIAL, SpeakerAgency.BANK_INDONESIA, SpeakerAgency.BNI,
                     SpeakerAgency.PGO_OKOCE)
@@ -127,7 +127,7 @@ def seed_sessions(cohort: Cohort, *, actor: Any = None) -> int:
                     cohort_id=cohort.id, region_id=region.id, venue_name=spec.venue, venue_address=spec.address,
                     starts_at=starts_at, ends_at=ends_at, capacity=(len(managers) // 10 + 1) * 10, seats_taken=0,
                     description=DESCRIPTION, status=SessionStatus.SCHEDULED, sequence=0,
-                    checkin_secret=secrets.token_hex(32),
+                    checkin_secret=secrets.token_hex(32), certificate_kind=default_certificate_kind("pelatihan"),
                     created_by_id=organiser.id if organiser else None, created_at=announced, updated_at=announced,
                     speakers=[SessionSpeaker(name=n, name_key=fold(n), agency=a, position=i)
                               for i, (n, a) in enumerate(spec.speakers)])

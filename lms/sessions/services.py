@@ -54,6 +54,16 @@ MAX_SPEAKERS = 6
 MAX_SERIES_DATES = 20
 MAX_CAPACITY = 5000
 MAX_DURATION = timedelta(hours=24)
+#: the range of a session's dates (WIB): the programme began in 2018, so no session is earlier (a Bimtek held
+#: before the system was used can be recorded back to then); planning more than two years ahead is a typing error
+EARLIEST_SESSION_DATE = date(2018, 1, 1)
+SESSION_YEARS_AHEAD = 2
+#: ``SessionInput.certificate_kind`` default: the first certificate design that allows the session's step
+DEFAULT_CERTIFICATE = "default"
+#: group registration: who "Daftarkan" reaches
+GROUP_STEP = "step"
+GROUP_COHORT = "cohort"
+GROUP_SCOPES = (GROUP_STEP, GROUP_COHORT)
 #: the check-in QR changes every CHECKIN_STEP seconds; the current and the previous code are accepted
 CHECKIN_STEP = 60
 CHECKIN_TOKEN_LENGTH = 16
@@ -107,6 +117,77 @@ def when_text(starts_at: datetime, ends_at: datetime) -> str:
 
 def wib_minute(value: datetime) -> str:
     return f"{format_date(value, 'medium')} {format_time(value, 'short')} WIB"
+
+
+def latest_session_date(today: date | None = None) -> date:
+    """The last day a session may be on: today (WIB) plus two years (29 Feb -> 28 Feb)."""
+    today = today or to_wib(utcnow()).date()
+    try:
+        return today.replace(year=today.year + SESSION_YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + SESSION_YEARS_AHEAD, day=28)
+
+
+def _date_problem(value: datetime, now: datetime) -> str | None:
+    """The range message when ``value`` (naive WIB, or aware) is outside the session date range.
+
+    Checked on the value as typed, before any time-zone arithmetic (year 9999 plus seven hours overflows)."""
+    from ..forms_common import out_of_range
+
+    day = value.date()
+    if value.tzinfo is not None:
+        try:
+            day = value.astimezone(WIB).date()
+        except (OverflowError, ValueError):
+            pass
+    return out_of_range(day, EARLIEST_SESSION_DATE, latest_session_date(to_wib(now).date()))
+
+
+# --- certificate designs (data: certificates/<design>/metadata.yaml) ---------------------------
+
+def certificate_designs() -> list[Any]:
+    """The certificate designs a session can give (``subject: session``), in folder order."""
+    return [d for d in current_app.extensions.get("lms.certificate_designs", {}).values() if d.subject == "session"]
+
+
+def design_allows(design: Any, stage_key: str) -> bool:
+    """A design's ``session_stages`` (none listed: every step) allow a session on ``stage_key``."""
+    return not design.session_stages or stage_key in design.session_stages
+
+
+def certificate_options(stage_key: str | None = None) -> list[Any]:
+    """The designs a session on ``stage_key`` may give (every session design when no step is given)."""
+    return [d for d in certificate_designs() if stage_key is None or design_allows(d, stage_key)]
+
+
+def default_certificate_kind(stage_key: str) -> str | None:
+    """What a new session on ``stage_key`` gives unless the coordinator chooses otherwise."""
+    allowed_ = certificate_options(stage_key)
+    return allowed_[0].kind if allowed_ else None
+
+
+def certificate_label(kind: str | None) -> str:
+    """The design's name in the interface language ("Tanpa sertifikat" for None)."""
+    if not kind:
+        return _("Tanpa sertifikat")
+    for d in certificate_designs():
+        if d.kind == kind:
+            return str(d.label(_lang()))
+    return kind
+
+
+def stage_label(cohort: Cohort | None, stage_key: str) -> str:
+    """A step's name ("Pelatihan") from the cohort's curriculum, or the key when unknown."""
+    try:
+        cur = programme.curriculum_for(cohort) if cohort is not None else programme.default_curriculum()
+        return str(cur.stage(stage_key).name.get(_lang()))
+    except (KeyError, LookupError, ValueError):
+        return stage_key
+
+
+def stages_text(design: Any, cohort: Cohort | None) -> str:
+    """The steps a design allows, by name: "Pelatihan" or "Pelatihan, Pemasaran"."""
+    return ", ".join(stage_label(cohort, k) for k in design.session_stages)
 
 
 def speaker_label(sp: SessionSpeaker) -> str:
@@ -214,6 +295,10 @@ class SessionInput:
     speakers: list[SpeakerInput] = field(default_factory=list)
     #: more dates of a series: the same times on each
     extra_dates: list[date] = field(default_factory=list)
+    #: the certificate design its attendees earn ("" or None: none; DEFAULT_CERTIFICATE: the step's first design)
+    certificate_kind: str | None = DEFAULT_CERTIFICATE
+    #: the coordinator records a session that already took place (a back-dated record)
+    past: bool = False
 
 
 @dataclass
@@ -222,6 +307,7 @@ class _Valid:
     region: Region
     speakers: list[tuple[str, SpeakerAgency, str]]
     occurrences: list[tuple[datetime, datetime]]
+    certificate_kind: str | None = None
 
 
 def _add(errors: dict[str, list[str]], key: str, message: str) -> None:
@@ -238,11 +324,27 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
         _add(errors, "title", _("Judul sesi paling panjang 200 karakter."))
 
     cohort = db.session.get(Cohort, data.cohort_id) if data.cohort_id else None
+    stage_ok = False
     if cohort is None or not permissions.can(actor, "cohort.view", cohort):
         _add(errors, "cohort_id", _("Pilih angkatan."))
         cohort = None
     elif data.stage_key not in programme.curriculum_for(cohort).stage_keys:
         _add(errors, "stage_key", _("Langkah ini tidak ada di kurikulum angkatan tersebut."))
+    else:
+        stage_ok = True
+
+    kind = data.certificate_kind or None
+    if kind == DEFAULT_CERTIFICATE:
+        kind = default_certificate_kind(data.stage_key) if stage_ok else None
+    elif kind is not None:
+        design = next((d for d in certificate_designs() if d.kind == kind), None)
+        if design is None:
+            _add(errors, "certificate_kind", _("Pilih desain sertifikat yang tersedia, atau “Tanpa sertifikat”."))
+        elif stage_ok and not design_allows(design, data.stage_key):
+            _add(errors, "certificate_kind",
+                 _("Sesi ini untuk tahap %(stage)s; desain “%(design)s” hanya untuk sesi %(stages)s. "
+                   "Pilih desain lain atau “Tanpa sertifikat”.", stage=stage_label(cohort, data.stage_key),
+                   design=design.label(_lang()), stages=stages_text(design, cohort)))
 
     region = db.session.get(Region, data.region_id) if data.region_id else None
     if region is None:
@@ -300,19 +402,30 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
         _add(errors, "speakers", _("Paling banyak %(n)d narasumber.", n=MAX_SPEAKERS))
 
     occurrences: list[tuple[datetime, datetime]] = []
-    if data.starts_at is None:
-        _add(errors, "starts_at", _("Isi tanggal dan jam mulai."))
-    if data.ends_at is None:
-        _add(errors, "ends_at", _("Isi tanggal dan jam selesai."))
-    if data.starts_at is not None and data.ends_at is not None:
+    dates_ok = True
+    for key, value, missing in (("starts_at", data.starts_at, _("Isi tanggal dan jam mulai.")),
+                                ("ends_at", data.ends_at, _("Isi tanggal dan jam selesai."))):
+        if value is None:
+            _add(errors, key, missing)
+            dates_ok = False
+        elif (problem := _date_problem(value, now)) is not None:
+            _add(errors, key, problem)
+            dates_ok = False
+    if dates_ok:
+        assert data.starts_at is not None and data.ends_at is not None
         start, end = as_utc(data.starts_at), as_utc(data.ends_at)
         moved = existing is None or start != existing.starts_at
+        past_ok = allow_past or data.past or (existing is not None and existing.backdated)
         if end <= start:
             _add(errors, "ends_at", _("Waktu selesai harus setelah waktu mulai."))
         elif end - start > MAX_DURATION:
             _add(errors, "ends_at", _("Satu sesi paling lama 24 jam; buat beberapa tanggal sebagai seri."))
-        elif moved and start <= now and not allow_past:
-            _add(errors, "starts_at", _("Waktu mulai sudah lewat."))
+        elif moved and start <= now and not past_ok:
+            _add(errors, "starts_at", _("Waktu mulai sudah lewat. Untuk mencatat sesi yang sudah berlangsung, "
+                                        "centang “Sesi ini sudah berlangsung”."))
+        elif data.past and existing is None and start > now:
+            _add(errors, "past", _("Waktu mulai belum lewat: hapus centang “Sesi ini sudah berlangsung” untuk "
+                                   "menjadwalkan sesi yang akan datang."))
         else:
             occurrences.append((start, end))
             dates = list(dict.fromkeys(data.extra_dates))
@@ -320,13 +433,16 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
             if len(dates) > MAX_SERIES_DATES:
                 _add(errors, "extra_dates", _("Paling banyak %(n)d tanggal tambahan.", n=MAX_SERIES_DATES))
             for d in dates:
+                if (problem := _date_problem(datetime.combine(d, time(12)), now)) is not None:
+                    _add(errors, "extra_dates", _("Tanggal %(d)s: %(problem)s", d=d.isoformat(), problem=problem))
+                    continue
                 if d == first_day:
                     _add(errors, "extra_dates", _("Tanggal %(d)s sama dengan tanggal sesi pertama.",
                                                   d=format_date(d, "medium")))
                     continue
                 s = datetime.combine(d, to_wib(start).timetz().replace(tzinfo=None), tzinfo=WIB)
                 s_utc = s.astimezone(timezone.utc)
-                if s_utc <= now and not allow_past:
+                if s_utc <= now and not past_ok:
                     _add(errors, "extra_dates", _("Tanggal %(d)s sudah lewat.", d=format_date(d, "medium")))
                     continue
                 occurrences.append((s_utc, s_utc + (end - start)))
@@ -347,7 +463,7 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
     if errors:
         raise Invalid(errors)
     assert cohort is not None and region is not None
-    return _Valid(cohort, region, speakers, occurrences)
+    return _Valid(cohort, region, speakers, occurrences, kind)
 
 
 def _overlap(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
@@ -384,7 +500,11 @@ def _speakers(rows: list[tuple[str, SpeakerAgency, str]]) -> list[SessionSpeaker
 
 def create_sessions(actor: Any, data: SessionInput, *, now: datetime | None = None,
                     allow_past: bool = False) -> list[TrainingSession]:
-    """Schedule a session, or a series of them (``extra_dates``) sharing a series_id."""
+    """Schedule a session, or a series of them (``extra_dates``) sharing a series_id.
+
+    ``data.past`` (or ``allow_past``) records sessions that already took place: each one that started
+    before ``now`` is marked back-dated (registration closed, attendance open) and audited as
+    ``session.backdated`` instead of ``session.created``."""
     if not permissions.can(actor, "sessions.create"):
         raise NotAllowed()
     now = now or utcnow()
@@ -401,13 +521,15 @@ def create_sessions(actor: Any, data: SessionInput, *, now: datetime | None = No
                 capacity=data.capacity, seats_taken=0, description=(data.description or "").strip(),
                 status=SessionStatus.SCHEDULED, series_id=series_id, sequence=0,
                 checkin_secret=secrets.token_hex(32), created_by_id=getattr(actor, "id", None),
-                speakers=_speakers(valid.speakers))
+                speakers=_speakers(valid.speakers), certificate_kind=valid.certificate_kind,
+                backdated=start <= now)
             db.session.add(s)
             created.append(s)
         db.session.flush()
         for s in created:
-            record("session.created", actor=actor, target=s, title=s.title, region_id=s.region_id,
-                   starts_at=s.starts_at.isoformat(), series_id=series_id)
+            record("session.backdated" if s.backdated else "session.created", actor=actor, target=s, title=s.title,
+                   region_id=s.region_id, starts_at=s.starts_at.isoformat(), ends_at=s.ends_at.isoformat(),
+                   series_id=series_id, certificate_kind=s.certificate_kind)
     return created
 
 
@@ -415,7 +537,12 @@ def _snapshot(s: TrainingSession) -> dict[str, Any]:
     return {"title": s.title, "stage_key": s.stage_key, "cohort_id": s.cohort_id, "region_id": s.region_id,
             "venue_name": s.venue_name, "venue_address": s.venue_address, "starts_at": s.starts_at.isoformat(),
             "ends_at": s.ends_at.isoformat(), "capacity": s.capacity, "description": s.description,
-            "speakers": [[sp.name, sp.agency.value, sp.agency_other] for sp in s.speakers]}
+            "speakers": [[sp.name, sp.agency.value, sp.agency_other] for sp in s.speakers],
+            "certificate_kind": s.certificate_kind}
+
+
+#: snapshot keys no calendar shows: changing only these does not raise the iCalendar SEQUENCE
+NOT_IN_CALENDAR = {"certificate_kind"}
 
 
 def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
@@ -442,12 +569,14 @@ def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
         more_seats = (data.capacity or 0) > session.capacity
         session.capacity = data.capacity  # type: ignore[assignment]
         session.description = (data.description or "").strip()
+        session.certificate_kind = valid.certificate_kind
         if [(sp.name, sp.agency, sp.agency_other) for sp in session.speakers] != valid.speakers:
             session.speakers = _speakers(valid.speakers)
         after = _snapshot(session)
         changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         if changes:
-            session.sequence += 1
+            if set(changes) - NOT_IN_CALENDAR:
+                session.sequence += 1
             db.session.flush()
             record("session.updated", actor=actor, target=session, changes=changes, sequence=session.sequence)
         if more_seats:
@@ -494,6 +623,17 @@ def _closed_reason(session: TrainingSession, now: datetime) -> str | None:
 
 def registration_open(session: TrainingSession, now: datetime | None = None) -> bool:
     return _closed_reason(session, now or utcnow()) is None
+
+
+def _group_closed_reason(session: TrainingSession, now: datetime) -> str | None:
+    """A coordinator may register a group until the start, and into a back-dated record at any time."""
+    if session.backdated and session.status is SessionStatus.SCHEDULED:
+        return None
+    return _closed_reason(session, now)
+
+
+def group_registration_open(session: TrainingSession, now: datetime | None = None) -> bool:
+    return _group_closed_reason(session, now or utcnow()) is None
 
 
 def _clash_for(user_id: int, session: TrainingSession) -> TrainingSession | None:
@@ -591,40 +731,71 @@ class GroupResult:
     clashing: list[User] = field(default_factory=list)
 
 
-def group_candidates(actor: Any, session: TrainingSession) -> sa.Select[tuple[User]]:
-    """Actively enrolled trainees of the session's cohort whose outlet is in the session's region (in scope)."""
+def group_candidates(actor: Any, session: TrainingSession, scope: str = GROUP_COHORT) -> sa.Select[tuple[User]]:
+    """Actively enrolled trainees of the session's cohort whose outlet is in the session's region (in scope);
+    with ``scope=GROUP_STEP`` only those whose current step is the session's step."""
+    where = [Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE,
+             Outlet.region_id == session.region_id, Outlet.active.is_(True), User.active.is_(True),
+             User.role == Role.TRAINEE, permissions.outlet_scope(actor, Outlet.id, Outlet.region_id)]
+    if scope == GROUP_STEP:
+        where.append(Enrolment.current_stage == session.stage_key)
     return (sa.select(User)
             .join(Enrolment, Enrolment.user_id == User.id)
             .join(Outlet, sa.and_(Outlet.id == Enrolment.outlet_id, Outlet.manager_id == User.id))
-            .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.ACTIVE,
-                   Outlet.region_id == session.region_id, Outlet.active.is_(True), User.active.is_(True),
-                   User.role == Role.TRAINEE, permissions.outlet_scope(actor, Outlet.id, Outlet.region_id))
+            .where(*where)
             .order_by(Outlet.code, User.id))
 
 
-def group_size(actor: Any, session: TrainingSession) -> int:
-    """How many trainees a group registration would reach (those not registered or waitlisted yet)."""
+@dataclass
+class GroupOption:
+    """One choice of "Daftarkan": who it reaches and how many of them are not on the list yet."""
+
+    scope: str
+    #: everyone the choice covers
+    total: int
+    #: of them, not registered or waitlisted yet (the ones a registration would add)
+    new: int
+
+
+def group_options(actor: Any, session: TrainingSession) -> dict[str, GroupOption]:
+    """The counts for each group choice (the session's step; the whole cohort in the region), in one query."""
     held = sa.select(Registration.user_id).where(Registration.session_id == session.id,
                                                  Registration.status.in_(ACTIVE))
-    q = group_candidates(actor, session).where(User.id.not_in(held)).order_by(None)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery())) or 0
+    q = group_candidates(actor, session).order_by(None).with_only_columns(
+        sa.func.count(sa.distinct(User.id)),
+        sa.func.count(sa.distinct(sa.case((User.id.not_in(held), User.id)))),
+        sa.func.count(sa.distinct(sa.case((Enrolment.current_stage == session.stage_key, User.id)))),
+        sa.func.count(sa.distinct(sa.case((sa.and_(Enrolment.current_stage == session.stage_key,
+                                                   User.id.not_in(held)), User.id)))))
+    total, new, step_total, step_new = db.session.execute(q).one()
+    return {GROUP_STEP: GroupOption(GROUP_STEP, step_total or 0, step_new or 0),
+            GROUP_COHORT: GroupOption(GROUP_COHORT, total or 0, new or 0)}
 
 
-def register_group(actor: Any, session: TrainingSession, *, now: datetime | None = None) -> GroupResult:
-    """Register every actively enrolled trainee of the cohort in the session's region, in one step.
+def group_size(actor: Any, session: TrainingSession, scope: str = GROUP_COHORT) -> int:
+    """How many trainees a group registration would reach (those not registered or waitlisted yet)."""
+    return group_options(actor, session)[scope if scope in GROUP_SCOPES else GROUP_COHORT].new
+
+
+def register_group(actor: Any, session: TrainingSession, *, scope: str = GROUP_COHORT,
+                   now: datetime | None = None) -> GroupResult:
+    """Register every actively enrolled trainee of the cohort in the session's region (``GROUP_COHORT``),
+    or only those whose current step is the session's step (``GROUP_STEP``), in one step.
 
     Seats go in outlet-code order; the rest join the waitlist in that same order.
     """
+    if scope not in GROUP_SCOPES:
+        raise Invalid(_("Pilih siapa yang didaftarkan."))
     if not permissions.can(actor, "session.manage", session):
         raise NotAllowed()
     now = now or utcnow()
     result = GroupResult()
     with transaction():
         session = _fresh(session.id, lock=True)
-        reason = _closed_reason(session, now)
+        reason = _group_closed_reason(session, now)
         if reason:
             raise Invalid(reason)
-        users = list(db.session.scalars(group_candidates(actor, session)).unique())
+        users = list(db.session.scalars(group_candidates(actor, session, scope)).unique())
         ids = [u.id for u in users]
         existing = {r.user_id: r for r in db.session.scalars(
             sa.select(Registration).where(Registration.session_id == session.id, Registration.user_id.in_(ids or [0])))}
@@ -662,7 +833,7 @@ def register_group(actor: Any, session: TrainingSession, *, now: datetime | None
         db.session.flush()
         db.session.expire(session, ["seats_taken"])
         if changed:
-            record("session.group_registered", actor=actor, target=session, registered=result.registered,
+            record("session.group_registered", actor=actor, target=session, scope=scope, registered=result.registered,
                    waitlisted=result.waitlisted, already=result.already, clashing=[u.id for u in result.clashing])
     return result
 
@@ -742,6 +913,20 @@ def roster(session: TrainingSession) -> Roster:
     return Roster(registered, waitlisted)
 
 
+def filter_registrations(registrations: Sequence[Registration], q: str) -> list[Registration]:
+    """The registrations whose person's name, outlet code or outlet name contains ``q`` (case-insensitive)."""
+    needle = fold(q)
+    if not needle:
+        return list(registrations)
+    out = []
+    for r in registrations:
+        outlet = r.user.managed_outlet
+        hay = fold(" ".join([r.user.full_name, outlet.code if outlet else "", outlet.name if outlet else ""]))
+        if needle in hay:
+            out.append(r)
+    return out
+
+
 # --- schedule lists and the month calendar -------------------------------------------------------
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
@@ -750,8 +935,13 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return wib_day_start(first), wib_day_start(nxt)
 
 
+#: the schedule's two tabs: sessions not over yet (earliest first) and sessions that ended (latest first)
+UPCOMING = "upcoming"
+PAST = "past"
+
+
 def _schedule_where(actor: Any, region_id: int | None, stage: str | None, month: date | None,
-                    now: datetime) -> list[Any]:
+                    now: datetime, when: str = UPCOMING) -> list[Any]:
     where: list[Any] = [rules.session_scope(actor)]
     if region_id:
         where.append(TrainingSession.region_id == region_id)
@@ -760,6 +950,8 @@ def _schedule_where(actor: Any, region_id: int | None, stage: str | None, month:
     if month is not None:
         lo, hi = month_bounds(month)
         where += [TrainingSession.starts_at >= lo, TrainingSession.starts_at < hi]
+    elif when == PAST:
+        where.append(TrainingSession.ends_at < now)
     else:
         where.append(TrainingSession.ends_at >= now)
     return where
@@ -771,15 +963,31 @@ def _eager(q: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def schedule(actor: Any, *, region_id: int | None = None, stage: str | None = None, month: date | None = None,
-             page: int = 1, per_page: int = 25, now: datetime | None = None) -> tuple[list[TrainingSession], int]:
-    """Sessions the actor may see: upcoming (or of ``month``), earliest first; with the total."""
+             when: str = UPCOMING, page: int = 1, per_page: int = 25,
+             now: datetime | None = None) -> tuple[list[TrainingSession], int]:
+    """Sessions the actor may see, with the total: upcoming (not ended) earliest first, or ``PAST`` (ended)
+    latest first; with ``month`` that month's, earliest first."""
     now = now or utcnow()
-    where = _schedule_where(actor, region_id, stage, month, now)
+    where = _schedule_where(actor, region_id, stage, month, now, when)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(TrainingSession).where(*where)) or 0
+    order = ((TrainingSession.starts_at.desc(), TrainingSession.id.desc()) if when == PAST and month is None
+             else (TrainingSession.starts_at, TrainingSession.id))
     rows = db.session.scalars(_eager(sa.select(TrainingSession).where(*where))
-                              .order_by(TrainingSession.starts_at, TrainingSession.id)
+                              .order_by(*order)
                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).unique().all()
     return list(rows), total
+
+
+def schedule_counts(actor: Any, *, region_id: int | None = None, stage: str | None = None,
+                    now: datetime | None = None) -> dict[str, int]:
+    """How many sessions each tab holds (one query)."""
+    now = now or utcnow()
+    where = _schedule_where(actor, region_id, stage, None, now)[:-1]  # without the upcoming condition
+    upcoming, past = db.session.execute(
+        sa.select(sa.func.count(sa.case((TrainingSession.ends_at >= now, TrainingSession.id))),
+                  sa.func.count(sa.case((TrainingSession.ends_at < now, TrainingSession.id))))
+        .select_from(TrainingSession).where(*where)).one()
+    return {UPCOMING: upcoming or 0, PAST: past or 0}
 
 
 def month_sessions(actor: Any, month: date, *, region_id: int | None = None,
@@ -814,7 +1022,7 @@ def session_detail(session_id: int) -> TrainingSession | None:
 # --- attendance -------------------------------------------------------------------------------
 
 def attendance_opens(session: TrainingSession) -> datetime:
-    return session.starts_at - CHECKIN_MARGIN
+    return _plus(session.starts_at, -CHECKIN_MARGIN)
 
 
 def save_attendance(actor: Any, session: TrainingSession, marks: dict[int, str | None], *,
@@ -872,8 +1080,16 @@ class CheckinRefused(DomainError):
         super().__init__(message)
 
 
+def _plus(value: datetime, delta: timedelta) -> datetime:
+    """``value + delta``, held at the ends of the calendar (a stored year 1 or 9999 must not break a page)."""
+    try:
+        return value + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=value.tzinfo)
+
+
 def checkin_window(session: TrainingSession) -> tuple[datetime, datetime]:
-    return session.starts_at - CHECKIN_MARGIN, session.ends_at + CHECKIN_MARGIN
+    return _plus(session.starts_at, -CHECKIN_MARGIN), _plus(session.ends_at, CHECKIN_MARGIN)
 
 
 def in_checkin_window(session: TrainingSession, now: datetime | None = None) -> bool:
@@ -1029,8 +1245,12 @@ def ics(sessions: Sequence[TrainingSession], *, name: str, tentative: Iterable[i
         else:
             status = "CONFIRMED"
         location = ", ".join(p for p in (s.venue_name, " ".join((s.venue_address or "").split())) if p)
+        try:
+            start, end = to_wib(s.starts_at), to_wib(s.ends_at)
+        except (OverflowError, ValueError):  # a stored date at the end of the calendar: kept in UTC
+            start, end = s.starts_at, s.ends_at
         ev = icalendar.Event.new(
-            uid=f"session-{s.id}@{_host()}", start=to_wib(s.starts_at), end=to_wib(s.ends_at), stamp=stamp,
+            uid=f"session-{s.id}@{_host()}", start=start, end=end, stamp=stamp,
             sequence=s.sequence, summary=s.title, location=location, description=_description(s, stage_names),
             status=status, url=session_url(s), created=s.created_at.replace(microsecond=0),
             last_modified=s.updated_at.replace(microsecond=0))

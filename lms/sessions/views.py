@@ -10,7 +10,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
+from ..confirm import is_confirmed, render_confirm
 from ..errors import Invalid
 from ..forms_common import int_or_none, options
 from ..i18n import never_fails, plain, to_wib
@@ -19,7 +21,7 @@ from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
 from ..places.services import regions_for
 from ..programme import services as programme
 from . import services
-from .forms import ButtonForm, FeedForm, NewSessionForm, ScheduleFilterForm, SessionForm, attendance_form
+from .forms import ButtonForm, FeedForm, GroupForm, NewSessionForm, ScheduleFilterForm, SessionForm, attendance_form
 from .models import Attendance, SessionStatus, TrainingSession
 
 bp = Blueprint("sessions", __name__)
@@ -75,11 +77,15 @@ def _schedule_ctx(actor: Any, sessions: list[TrainingSession]) -> dict[str, Any]
 def schedule():
     actor = _actor()
     form, region_id, stage, month = _filters(actor)
+    when = services.PAST if request.args.get("when") == services.PAST else services.UPCOMING
     per_page = current_app.config["PAGE_SIZE"]
     page = max(1, int_or_none(request.args.get("page")) or 1)
-    rows, total = services.schedule(actor, region_id=region_id, stage=stage, month=month, page=page,
+    rows, total = services.schedule(actor, region_id=region_id, stage=stage, month=month, when=when, page=page,
                                     per_page=per_page)
+    counts = services.schedule_counts(actor, region_id=region_id, stage=stage)
+    tab_args = {k: v for k, v in request.args.items() if k in ("region", "stage") and v}
     return render_template("sessions/list.html", form=form, rows=rows, total=total, page=page, month=month,
+                           when=when, counts=counts, tab_args=tab_args,
                            pages=max(1, math.ceil(total / per_page)), **_schedule_ctx(actor, rows))
 
 
@@ -116,6 +122,19 @@ def _form_choices(form: SessionForm, session: TrainingSession | None = None) -> 
         stages = _stage_names()
     form.stage_key.choices = options(list(stages.items()))
     form.region_id.choices = options([(str(r.id), r.name) for r in regions_for(actor)])
+    cohort = session.cohort if session is not None else (cohorts[0] if cohorts else None)
+    cert_choices = [SelectChoice(value="", label=_("Tanpa sertifikat"))]
+    for d in services.certificate_options():
+        label = d.label(_lang())
+        if d.session_stages:
+            label = _("%(design)s (hanya sesi %(stages)s)", design=label, stages=services.stages_text(d, cohort))
+        cert_choices.append(SelectChoice(value=d.kind, label=label,
+                                         render_kw={"data-stages": " ".join(d.session_stages)}))
+    form.certificate_kind.choices = cert_choices
+    bounds = {"min": services.EARLIEST_SESSION_DATE.isoformat() + "T00:00",
+              "max": services.latest_session_date().isoformat() + "T23:59"}
+    form.starts_at.render_kw = dict(form.starts_at.render_kw or {}, **bounds)
+    form.ends_at.render_kw = dict(form.ends_at.render_kw or {}, **bounds)
 
 
 def _input(form: SessionForm) -> services.SessionInput:
@@ -126,7 +145,10 @@ def _input(form: SessionForm) -> services.SessionInput:
         capacity=form.capacity.data, description=form.description.data or "",
         speakers=[services.SpeakerInput(e.form.name.data or "", e.form.agency.data or "", e.form.agency_other.data or "")
                   for e in form.speakers.entries],
-        extra_dates=list(getattr(getattr(form, "extra_dates", None), "dates", []) or []))
+        extra_dates=list(getattr(getattr(form, "extra_dates", None), "dates", []) or []),
+        # a form without the field (not a browser's) gets the step's usual design; "" is "no certificate"
+        certificate_kind=(form.certificate_kind.data or None) if form.certificate_kind.raw_data
+        else services.DEFAULT_CERTIFICATE, past=bool(getattr(getattr(form, "past", None), "data", False)))
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -136,23 +158,38 @@ def session_new():
     _form_choices(form)
     if request.method == "GET" and len(form.region_id.choices) == 1:
         form.region_id.data = form.region_id.choices[0].value
+    if request.method == "GET":
+        form.certificate_kind.data = services.default_certificate_kind(form.stage_key.data or "") or ""
     if form.validate_on_submit():
         try:
             created = services.create_sessions(_actor(), _input(form))
         except Invalid as e:
             e.apply_to_form(form)
         else:
-            flash(ngettext("Sesi dijadwalkan.", "%(num)d sesi dijadwalkan sebagai satu seri.", len(created)),
-                  "success")
+            if created[0].backdated:
+                flash(ngettext("Sesi lampau dicatat. Daftarkan pesertanya, lalu isi presensi.",
+                               "%(num)d sesi dicatat sebagai satu seri. Daftarkan pesertanya, lalu isi presensi.",
+                               len(created)), "success")
+            else:
+                flash(ngettext("Sesi dijadwalkan.", "%(num)d sesi dijadwalkan sebagai satu seri.", len(created)),
+                      "success")
             return redirect(url_for("sessions.session_detail", session_id=created[0].id))
     return render_template("sessions/form.html", form=form, session=None), (422 if form.errors else 200)
+
+
+def _wib_naive(value: Any) -> Any:
+    """A stored time as the form shows it (WIB, naive); one at the end of the calendar as stored."""
+    try:
+        return to_wib(value).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        return value.replace(tzinfo=None)
 
 
 def _edit_data(s: TrainingSession) -> dict[str, Any]:
     return {"title": s.title, "cohort_id": str(s.cohort_id), "stage_key": s.stage_key, "region_id": str(s.region_id),
             "venue_name": s.venue_name, "venue_address": s.venue_address,
-            "starts_at": to_wib(s.starts_at).replace(tzinfo=None), "ends_at": to_wib(s.ends_at).replace(tzinfo=None),
-            "capacity": s.capacity, "description": s.description,
+            "starts_at": _wib_naive(s.starts_at), "ends_at": _wib_naive(s.ends_at),
+            "capacity": s.capacity, "description": s.description, "certificate_kind": s.certificate_kind or "",
             "speakers": [{"name": sp.name, "agency": sp.agency.value, "agency_other": sp.agency_other}
                          for sp in s.speakers]}
 
@@ -201,7 +238,8 @@ def session_detail(session_id: str):
         "sessions/detail.html", session=session, place=services.place_of(actor, session),
         roster=services.roster(session) if manage else None, manage=manage,
         can_register=allowed("session.register", session), open=services.registration_open(session),
-        group_size=services.group_size(actor, session) if manage else 0,
+        group_open=manage and services.group_registration_open(session),
+        certificate_label=services.certificate_label(session.certificate_kind),
         stage_names=_stage_names(), button=ButtonForm(), agency_labels=services.AGENCY_LABELS,
         window=services.checkin_window(session), now=services.utcnow())
 
@@ -234,6 +272,23 @@ def unregister(session_id: str):
     if not ButtonForm().validate_on_submit():
         abort(400)
     back = _back(url_for("sessions.session_detail", session_id=session.id))
+    if not is_confirmed():
+        place = services.place_of(_actor(), session)
+        waitlisted = bool(place and place.status == "waitlisted")
+        consequences = [
+            _("Anda keluar dari daftar tunggu %(title)s (%(when)s).", title=session.title,
+              when=session_when(session)) if waitlisted else
+            _("Kursi Anda di %(title)s (%(when)s) dilepas.", title=session.title, when=session_when(session)),
+            _("Bila mendaftar lagi nanti, Anda masuk di urutan paling belakang daftar tunggu.") if waitlisted else
+            _("Kursi itu langsung diberikan kepada orang pertama di daftar tunggu; bila mendaftar lagi dan "
+              "kursi sudah penuh, Anda masuk daftar tunggu."),
+            _("Pelatihan baru tercatat selesai bila Anda hadir di sesi Bimtek."),
+        ]
+        return render_confirm(
+            action_url=url_for("sessions.unregister", session_id=session.id, next=request.args.get("next")),
+            title=_("Keluar dari daftar tunggu?") if waitlisted else _("Batalkan pendaftaran Anda?"),
+            consequences=consequences, cancel_url=back,
+            button_label=_("Ya, keluar dari daftar tunggu") if waitlisted else _("Ya, batalkan pendaftaran"))
     try:
         services.unregister(_actor(), session)
     except Invalid as e:
@@ -243,14 +298,66 @@ def unregister(session_id: str):
     return redirect(back)
 
 
-@bp.route("/sessions/<session_id>/register-group", methods=["POST"])
+def _group_labels(session: TrainingSession, opts: dict[str, services.GroupOption]) -> dict[str, str]:
+    step = services.stage_label(session.cohort, session.stage_key)
+    return {
+        services.GROUP_STEP: _("Tahap saat ini %(stage)s: %(n)d orang", stage=step, n=opts[services.GROUP_STEP].total),
+        services.GROUP_COHORT: _("Seluruh angkatan di %(region)s: %(n)d orang", region=session.region.name,
+                                 n=opts[services.GROUP_COHORT].total),
+    }
+
+
+@bp.route("/sessions/<session_id>/register-group", methods=["GET", "POST"])
 @rule(AUTHENTICATED)
 def register_group(session_id: str):
+    """Choose who (with the counts), confirm what will happen, then register: three steps, no JavaScript."""
     session = _load(session_id, "session.manage")
-    if not ButtonForm().validate_on_submit():
-        abort(400)
+    session = services.session_detail(session.id) or session
+    detail_url = url_for("sessions.session_detail", session_id=session.id)
+    if not services.group_registration_open(session):
+        flash(_("Pendaftaran sesi ini sudah ditutup."), "error")
+        return redirect(detail_url)
+    actor = _actor()
+    opts = services.group_options(actor, session)
+    labels = _group_labels(session, opts)
+    form = GroupForm()
+    form.scope.choices = options([(k, labels[k]) for k in services.GROUP_SCOPES])
+    if request.method == "GET":
+        form.scope.data = services.GROUP_STEP
+    if not form.validate_on_submit():
+        if request.method == "POST" and form.csrf_token.errors:
+            abort(400)
+        return render_template("sessions/group.html", session=session, form=form, opts=opts,
+                               step=services.stage_label(session.cohort, session.stage_key)), \
+            (422 if request.method == "POST" else 200)
+    scope = form.scope.data
+    opt = opts[scope]
+    if opt.new == 0:
+        form.scope.errors = [_("Semua orang pada pilihan ini sudah terdaftar; tidak ada yang perlu didaftarkan.")]
+        return render_template("sessions/group.html", session=session, form=form, opts=opts,
+                               step=services.stage_label(session.cohort, session.stage_key)), 422
+    if not is_confirmed():
+        free = max(0, session.capacity - session.seats_taken)
+        consequences = [
+            ngettext("%(num)d orang didaftarkan (%(label)s).", "%(num)d orang didaftarkan (%(label)s).", opt.new,
+                     label=labels[scope]),
+            _("%(seated)d mendapat kursi; %(wait)d masuk daftar tunggu (kursi tersisa %(free)d).",
+              seated=min(opt.new, free), wait=max(0, opt.new - free), free=free),
+            ngettext("%(num)d orang sudah terdaftar dan tidak berubah.", "%(num)d orang sudah terdaftar dan tidak berubah.",
+                     opt.total - opt.new),
+            _("Yang jadwalnya bertabrakan dengan sesi lain tidak didaftarkan; namanya ditampilkan sesudahnya."),
+            _("Peserta melihat sesi ini di beranda dan kalender mereka; masing-masing bisa membatalkan sendiri "
+              "sebelum sesi dimulai.") if not session.backdated else
+            _("Sesi ini catatan sesi lampau: isi presensinya sesudah mendaftarkan."),
+        ]
+        return render_confirm(
+            action_url=url_for("sessions.register_group", session_id=session.id),
+            title=_("Daftarkan %(n)d orang ke %(title)s?", n=opt.new, title=session.title),
+            consequences=consequences, hidden={"scope": scope},
+            button_label=ngettext("Ya, daftarkan %(num)d orang", "Ya, daftarkan %(num)d orang", opt.new),
+            cancel_url=url_for("sessions.register_group", session_id=session.id), danger=False)
     try:
-        res = services.register_group(_actor(), session)
+        res = services.register_group(actor, session, scope=scope)
     except Invalid as e:
         flash(str(e), "error")
     else:
@@ -261,7 +368,7 @@ def register_group(session_id: str):
             more = len(res.clashing) - 10
             flash(_("Tidak didaftarkan karena jadwalnya bertabrakan dengan sesi lain: %(names)s", names=names)
                   + (f" (+{more})" if more > 0 else ""), "warning")
-    return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return redirect(detail_url)
 
 
 # --- attendance --------------------------------------------------------------------------------
@@ -272,7 +379,27 @@ def attendance(session_id: str):
     session = _load(session_id, "session.manage")
     roster = services.roster(session)
     form = attendance_form(roster.registered)
+    q = (request.args.get("q") or "").strip()[:100]
     if form.validate_on_submit():
+        if form.all_present.data and not is_confirmed():
+            unmarked = roster.count(None)
+            changed = sum(1 for r in roster.registered if r.attendance is not Attendance.PRESENT)
+            return render_confirm(
+                action_url=url_for("sessions.attendance", session_id=session.id),
+                title=ngettext("Tandai semua %(num)d peserta hadir?", "Tandai semua %(num)d peserta hadir?",
+                               len(roster.registered)),
+                consequences=[
+                    ngettext("%(num)d peserta terdaftar dicatat hadir, juga yang tidak tampil karena pencarian.",
+                             "%(num)d peserta terdaftar dicatat hadir, juga yang tidak tampil karena pencarian.",
+                             len(roster.registered)),
+                    _("%(changed)d catatan berubah, termasuk %(unmarked)d yang belum diisi; tanda terlambat, izin "
+                      "dan tidak hadir yang sudah diisi ikut diganti menjadi hadir.", changed=changed,
+                      unmarked=unmarked),
+                    _("Langkah Pelatihan peserta yang hadir langsung tercatat selesai bila sesi ini memenuhinya."),
+                    _("Sesudahnya ubah yang tidak hadir satu per satu lalu simpan lagi."),
+                ],
+                hidden={"all_present": "1"}, button_label=_("Ya, tandai semua hadir"),
+                cancel_url=url_for("sessions.attendance", session_id=session.id), danger=False)
         try:
             n = services.save_attendance(_actor(), session, form.marks(), all_present=bool(form.all_present.data))
         except Invalid as e:
@@ -280,10 +407,33 @@ def attendance(session_id: str):
         else:
             flash(ngettext("Presensi tersimpan (%(num)d perubahan).", "Presensi tersimpan (%(num)d perubahan).", n),
                   "success")
-        return redirect(url_for("sessions.attendance", session_id=session.id))
-    return render_template("sessions/attendance.html", session=session, roster=roster, form=form,
-                           opens=services.attendance_opens(session), now=services.utcnow(), Attendance=Attendance), \
+        return redirect(url_for("sessions.attendance", session_id=session.id, q=q or None))
+    shown = services.filter_registrations(roster.registered, q)
+    return render_template("sessions/attendance.html", session=session, roster=roster, form=form, q=q,
+                           shown=shown, opens=services.attendance_opens(session), now=services.utcnow(),
+                           Attendance=Attendance), \
         (400 if request.method == "POST" else 200)
+
+
+@bp.route("/sessions/<session_id>/attendance-sheet")
+@rule(AUTHENTICATED)
+def attendance_sheet(session_id: str):
+    """The printable daftar hadir: one row per registered person with an empty signature column."""
+    session = _load(session_id, "session.manage")
+    session = services.session_detail(session.id) or session
+    blank = min(max(0, int_or_none(request.args.get("blank")) or 5), 50)
+    return render_template("sessions/sheet.html", session=session, roster=services.roster(session), blank=blank,
+                           stage_names=_stage_names(), agency_labels=services.AGENCY_LABELS)
+
+
+@bp.route("/sessions/<session_id>/roster")
+@rule(AUTHENTICATED)
+def roster_page(session_id: str):
+    """The participants with their outlets and phones (printable)."""
+    session = _load(session_id, "session.manage")
+    session = services.session_detail(session.id) or session
+    return render_template("sessions/roster.html", session=session, roster=services.roster(session),
+                           stage_names=_stage_names(), agency_labels=services.AGENCY_LABELS)
 
 
 # --- QR check-in -------------------------------------------------------------------------------
