@@ -14,6 +14,9 @@ from tests.conftest import TEST_PASSWORD
 
 WRONG_PASSWORD = "Salah-Sandi-Rahasia-42"
 
+#: deactivating takes a reason and the confirm step
+DEACTIVATE = {"active": "0", "reason": "Tidak lagi mengelola e-Warong", "confirmed": "1"}
+
 
 def _entries(db, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
     return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
@@ -100,9 +103,9 @@ def test_admin_actions_are_recorded(client, factory, login_as, db):
     client.form_post(f"/users/{target.id}/edit", {
         "full_name": target.full_name, "email": target.email, "phone": "", "role": "coordinator",
         "region_id": str(factory.region("3171").id), "outlet_code": ""})
-    client.form_post(f"/users/{target.id}/active", {"active": "0"})
+    client.form_post(f"/users/{target.id}/active", DEACTIVATE)
     client.form_post(f"/users/{target.id}/active", {"active": "1"})
-    client.form_post(f"/users/{target.id}/reset-password")
+    client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
     for action in ("user.role_changed", "user.deactivated", "user.activated", "user.password_reset"):
         entries = _entries(db, action)
         assert len(entries) == 1, action

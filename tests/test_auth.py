@@ -17,6 +17,9 @@ from tests.conftest import TEST_PASSWORD
 SAME_MESSAGE = "E-mail atau kata sandi salah, atau akun tidak aktif."
 NEW_PASSWORD = "Ganti-sandi-Pusat-2018"
 
+#: deactivating takes a reason and the confirm step
+DEACTIVATE = {"active": "0", "reason": "Tidak lagi mengelola e-Warong", "confirmed": "1"}
+
 
 def _login(client, email, password=TEST_PASSWORD, url="/login", **kw):  # type: ignore[no-untyped-def]
     data = {"email": email, "password": password}
@@ -192,7 +195,7 @@ def test_deactivation_ends_sessions_and_remember_me(app, client, factory, login_
     victim = app.test_client()
     cookies = _remembered_login(victim, user)
     login_as("admin")
-    r = client.form_post(f"/users/{user.id}/active", {"active": "0"})
+    r = client.form_post(f"/users/{user.id}/active", DEACTIVATE)
     assert r.status_code == 302
     assert victim.get("/home").status_code == 302
     assert _replay(app, cookies).get("/home").status_code == 302
@@ -499,7 +502,7 @@ def test_production_hash_method_is_scrypt():
 def _reset_link(client, login_as, factory):  # type: ignore[no-untyped-def]
     target = factory.user("trainee")
     login_as("admin")
-    r = client.form_post(f"/users/{target.id}/reset-password")
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     m = re.search(r'value="https?://[^"]*(/set-password/[^"]+)"', page)
@@ -594,7 +597,7 @@ def test_passwords_with_the_persons_name_or_email_are_refused(app, client, login
 
     target = factory.user("trainee", full_name="Siti Aminah", email="siti.ew3171009@uji.example")
     login_as("admin")
-    r = client.form_post(f"/users/{target.id}/reset-password", {"confirm": "y"})
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     path = re.search(r'value="https?://[^"]*(/set-password/[^"]+)"', page).group(1)
     anon = app.test_client()

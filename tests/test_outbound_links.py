@@ -46,7 +46,7 @@ def test_setup_link_of_a_new_account_ignores_a_forged_host(client, login_as):
 def test_reset_link_ignores_a_forged_host(client, login_as, factory):
     target = factory.user("trainee")
     login_as("admin")
-    r = client.form_post(f"/users/{target.id}/reset-password", {"confirm": "y"})
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
     assert r.status_code == 302
     html = client.get(r.headers["Location"]).get_data(as_text=True)
     links = _links(html)

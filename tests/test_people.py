@@ -12,6 +12,9 @@ from lms.people import services
 from lms.people.models import PasswordSetupToken, Role, User
 from lms.people.phone import display_phone, normalize_phone
 
+#: deactivating takes a reason and the confirm step
+DEACTIVATE = {"active": "0", "reason": "Tidak lagi mengelola e-Warong", "confirmed": "1"}
+
 
 # --- phone numbers ------------------------------------------------------------------------
 
@@ -235,7 +238,7 @@ def test_deactivate_and_reactivate(client, factory, login_as, db):
     admin = login_as("admin")
     page = client.get(f"/users/{target.id}").get_data(as_text=True)
     assert "Nonaktifkan akun" in page
-    assert client.form_post(f"/users/{target.id}/active", {"active": "0"}).status_code == 302
+    assert client.form_post(f"/users/{target.id}/active", DEACTIVATE).status_code == 302
     db.session.expire_all()
     user = db.session.get(User, target.id)
     assert user.active is False and user.session_token != token
@@ -252,7 +255,7 @@ def test_reset_password(client, factory, login_as, db):
     target = factory.user("trainee")
     token = target.session_token
     admin = login_as("admin")
-    r = client.form_post(f"/users/{target.id}/reset-password")
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
     assert r.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, target.id)
@@ -268,11 +271,81 @@ def test_reset_password(client, factory, login_as, db):
     assert raw not in str(entry.details)
 
 
+def test_deactivation_asks_first_and_requires_a_reason(client, factory, login_as, db):
+    target = factory.user("mentor", full_name="Rina Marlina")
+    token = target.session_token
+    login_as("admin")
+    url = f"/users/{target.id}/active"
+
+    def unchanged() -> None:
+        db.session.expire_all()
+        user = db.session.get(User, target.id)
+        assert user.active is True and user.session_token == token and user.deactivation_reason is None
+        assert _count(db, AuditEntry, AuditEntry.action == "user.deactivated") == 0
+
+    # no reason, or too short: a message beside the field, nothing happens
+    for reason, message in (("", "Tulis alasan menonaktifkan akun ini."), ("  ab ", "Alasan minimal 5 karakter."),
+                            ("x" * 501, "500")):
+        r = client.form_post(url, {"active": "0", "reason": reason, "confirmed": "1"})
+        assert r.status_code == 422 and message in r.get_data(as_text=True), reason
+        unchanged()
+    # a reason but no confirmation: the confirm page says what will happen, nothing happens
+    r = client.form_post(url, {"active": "0", "reason": "Pindah tugas ke Dinas lain"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Nonaktifkan akun Rina Marlina?" in html
+    assert "tidak bisa masuk lagi" in html and "Semua sesinya di semua perangkat langsung berakhir." in html
+    assert "Pindah tugas ke Dinas lain" in html and 'name="confirmed" value="1"' in html
+    assert 'name="reason" value="Pindah tugas ke Dinas lain"' in html
+    unchanged()
+    # confirmed without a CSRF token: refused
+    assert client.post(url, data={"active": "0", "reason": "Pindah tugas", "confirmed": "1"}).status_code == 400
+    unchanged()
+    # confirmed: done, the reason kept on the account and in the log
+    r = client.form_post(url, {"active": "0", "reason": "  Pindah tugas ke   Dinas lain ", "confirmed": "1"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    user = db.session.get(User, target.id)
+    assert user.active is False and user.session_token != token
+    assert user.deactivation_reason == "Pindah tugas ke Dinas lain" and user.deactivated_at is not None
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "user.deactivated"))
+    assert entry.details == {"reason": "Pindah tugas ke Dinas lain"}
+    page = client.get(f"/users/{target.id}").get_data(as_text=True)
+    assert "Pindah tugas ke Dinas lain" in page and "Aktifkan kembali" in page
+
+
+def test_deactivation_service_requires_a_reason(factory, db):
+    admin, target = factory.user("admin"), factory.user("mentor")
+    with pytest.raises(Invalid) as e:
+        services.set_active(admin, target, False, reason="   ")
+    assert "reason" in e.value.reasons
+    db.session.expire_all()
+    assert db.session.get(User, target.id).active is True
+
+
+def test_password_reset_asks_first(client, factory, login_as, db):
+    target = factory.user("trainee", full_name="Siti Aminah")
+    before = target.password_hash
+    login_as("admin")
+    r = client.form_post(f"/users/{target.id}/reset-password")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Reset kata sandi Siti Aminah?" in html
+    assert "langsung tidak berlaku" in html and "berlaku 72 jam" in html and 'name="confirmed" value="1"' in html
+    assert "/set-password/" not in html
+    db.session.expire_all()
+    assert db.session.get(User, target.id).password_hash == before
+    assert _count(db, PasswordSetupToken, PasswordSetupToken.user_id == target.id) == 0
+    assert _count(db, AuditEntry, AuditEntry.action == "user.password_reset") == 0
+    assert client.post(f"/users/{target.id}/reset-password", data={"confirmed": "1"}).status_code == 400
+    r = client.form_post(f"/users/{target.id}/reset-password", {"confirmed": "1"})
+    assert r.status_code == 302
+    assert "/set-password/" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
 def test_admin_cannot_deactivate_or_reset_self(client, login_as, db):
     admin = login_as("admin")
     assert "Nonaktifkan akun" not in client.get(f"/users/{admin.id}").get_data(as_text=True)
-    assert client.form_post(f"/users/{admin.id}/active", {"active": "0"}).status_code == 403
-    assert client.form_post(f"/users/{admin.id}/reset-password").status_code == 403
+    assert client.form_post(f"/users/{admin.id}/active", DEACTIVATE).status_code == 403
+    assert client.form_post(f"/users/{admin.id}/reset-password", {"confirmed": "1"}).status_code == 403
     db.session.expire_all()
     me = db.session.get(User, admin.id)
     assert me.active is True and me.password_hash is not None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from ..forms_common import Form as FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..people.passwords import MAX_LENGTH
@@ -75,3 +75,13 @@ class ConfirmForm(FlaskForm):
     """An empty form: a CSRF-protected button."""
 
     submit = SubmitField(_l("Ya, lanjutkan"))
+
+
+class DeactivateForm(FlaskForm):
+    """Deactivating an account: the reason is required (kept on the account and in the audit log)."""
+
+    reason = TextAreaField(_l("Alasan menonaktifkan"),
+                           validators=[DataRequired(_l("Tulis alasan menonaktifkan akun ini.")), Length(max=500)],
+                           render_kw={"rows": 3, "maxlength": 500},
+                           description=_l("Wajib diisi. Dicatat di akun dan di log audit, misalnya "
+                                          "\"Tidak lagi mengelola e-Warong sejak Mei 2018\"."))

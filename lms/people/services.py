@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import permissions
+from ..notifications import events
 from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed, Throttled
@@ -277,6 +278,8 @@ def create_user(actor: Any, data: UserInput, ip: str | None = None) -> tuple[Use
         record("user.created", actor=actor, target=user, ip=ip, role=user.role.value,
                region_id=region_id)
         token = None if data.password else _new_setup_token(user)
+        if token:
+            announce_setup_link("account.created", user, token, actor)
     return user, token
 
 
@@ -310,16 +313,51 @@ def update_user(actor: Any, user: User, data: UserInput, ip: str | None = None) 
     return user
 
 
-def set_active(actor: Any, user: User, active: bool, ip: str | None = None) -> None:
+#: a deactivation reason: long enough to say something, short enough for the column
+REASON_MIN, REASON_MAX = 5, 500
+
+
+def deactivation_reason_problems(reason: str | None) -> list[str]:
+    text = " ".join((reason or "").split())
+    if not text:
+        return [_("Tulis alasan menonaktifkan akun ini.")]
+    if len(text) < REASON_MIN:
+        return [_("Alasan minimal %(n)d karakter.", n=REASON_MIN)]
+    if len(text) > REASON_MAX:
+        return [_("Alasan maksimal %(n)d karakter.", n=REASON_MAX)]
+    return []
+
+
+def set_active(actor: Any, user: User, active: bool, ip: str | None = None, reason: str | None = None) -> None:
+    """Deactivate (a reason is required: stored on the account and in the audit log; every session
+    ends) or reactivate an account."""
     if not permissions.can(actor, "user.administer", user):
         raise NotAllowed()
+    if not active:
+        problems = deactivation_reason_problems(reason)
+        if problems:
+            raise Invalid({"reason": problems})
+        reason = " ".join((reason or "").split())
     with transaction():
         if user.active == active:
             return
         user.active = active
         if not active:
+            user.deactivated_at = utcnow()
+            user.deactivation_reason = reason
             end_all_sessions(user)
-        record("user.activated" if active else "user.deactivated", actor=actor, target=user, ip=ip)
+            record("user.deactivated", actor=actor, target=user, ip=ip, reason=reason)
+        else:
+            record("user.activated", actor=actor, target=user, ip=ip)
+
+
+def announce_setup_link(name: str, user: User, token: str, actor: Any, *, by_self: bool = False) -> None:
+    """Send the set-up link to the person (e-mail, WhatsApp) through the notification worker."""
+    from ..urls import external_url
+
+    events.announce(name, {"user_id": user.id, "hours": int(current_app.config.get("PASSWORD_SETUP_HOURS", 72)),
+                           "requested_by_self": by_self},
+                    secret=external_url("people.set_password", token=token), actor=actor)
 
 
 def reset_password(actor: Any, user: User, ip: str | None = None) -> str:
@@ -331,6 +369,7 @@ def reset_password(actor: Any, user: User, ip: str | None = None) -> str:
         end_all_sessions(user)
         token = _new_setup_token(user)
         record("user.password_reset", actor=actor, target=user, ip=ip)
+        announce_setup_link("password.reset", user, token, actor)
     return token
 
 

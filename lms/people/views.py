@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ..confirm import is_confirmed, render_confirm
 from ..errors import Invalid, Throttled
 from ..forms_common import int_or_none
 from ..permissions import AUTHENTICATED, PUBLIC, load, rule
@@ -14,7 +15,9 @@ from ..places.services import regions_for
 from ..urls import external_url
 from . import services
 from .auth import client_ip, current_device, remember_device, safe_next
-from .forms import ROLE_LABELS, ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm
+from .forms import (
+    ROLE_LABELS, ChangePasswordForm, ConfirmForm, DeactivateForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm,
+)
 from .models import Role, User
 
 bp = Blueprint("people", __name__)
@@ -169,16 +172,20 @@ def user_create():
     return render_template("people/user_form.html", form=form, user=None)
 
 
-@bp.route("/users/<user_id>")
-@rule(AUTHENTICATED)
-def user_detail(user_id: str):
-    user = load(User, user_id, "user.view")
+def _detail(user: User, deactivate: DeactivateForm | None = None) -> str:
     link = session.pop("setup_link", None)
     setup_url = None
     if link and link.get("user_id") == user.id:
         setup_url = external_url("people.set_password", token=link["token"])
     return render_template("people/user_detail.html", user=user, confirm=ConfirmForm(), setup_url=setup_url,
-                           role_labels=ROLE_LABELS)
+                           role_labels=ROLE_LABELS, deactivate=deactivate or DeactivateForm(formdata=None))
+
+
+@bp.route("/users/<user_id>")
+@rule(AUTHENTICATED)
+def user_detail(user_id: str):
+    user = load(User, user_id, "user.view")
+    return _detail(user)
 
 
 @bp.route("/users/<user_id>/edit", methods=["GET", "POST"])
@@ -212,23 +219,68 @@ def user_edit(user_id: str):
 @bp.route("/users/<user_id>/active", methods=["POST"])
 @rule(AUTHENTICATED)
 def user_set_active(user_id: str):
+    """Reactivate at once; deactivate only with a reason and after the confirm page (confirmed=1)."""
     user = load(User, user_id, "user.view", "user.administer")
-    form = ConfirmForm()
+    actor = current_user._get_current_object()
+    if request.form.get("active") == "1":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        services.set_active(actor, user, True, ip=client_ip())
+        flash(_("Akun diaktifkan."), "success")
+        return redirect(url_for("people.user_detail", user_id=user.id))
+    form = DeactivateForm()
     if not form.validate_on_submit():
-        abort(400)
-    activate = request.form.get("active") == "1"
-    services.set_active(current_user._get_current_object(), user, activate, ip=client_ip())
-    flash(_("Akun diaktifkan.") if activate else _("Akun dinonaktifkan; semua sesinya sudah diakhiri."), "success")
+        if form.csrf_token.errors:
+            abort(400)
+        return _detail(user, deactivate=form), 422
+    problems = services.deactivation_reason_problems(form.reason.data)
+    if problems:
+        form.reason.errors = list(problems)
+        return _detail(user, deactivate=form), 422
+    if not is_confirmed():
+        return render_confirm(
+            action_url=url_for("people.user_set_active", user_id=user.id),
+            title=_("Nonaktifkan akun %(name)s?", name=user.full_name),
+            consequences=[
+                _("%(name)s tidak bisa masuk lagi sampai akunnya diaktifkan kembali.", name=user.full_name),
+                _("Semua sesinya di semua perangkat langsung berakhir."),
+                _("Datanya (kemajuan, bukti, kunjungan, sertifikat) tetap tersimpan dan tetap terlihat."),
+                _("Alasan dicatat di akun dan di log audit: \u201c%(reason)s\u201d",
+                  reason=" ".join(form.reason.data.split())),
+            ],
+            button_label=_("Ya, nonaktifkan akun"),
+            cancel_url=url_for("people.user_detail", user_id=user.id),
+            hidden={"active": "0", "reason": form.reason.data})
+    try:
+        services.set_active(actor, user, False, ip=client_ip(), reason=form.reason.data)
+    except Invalid as e:
+        e.apply_to_form(form)
+        return _detail(user, deactivate=form), 422
+    flash(_("Akun dinonaktifkan; semua sesinya sudah diakhiri."), "success")
     return redirect(url_for("people.user_detail", user_id=user.id))
 
 
 @bp.route("/users/<user_id>/reset-password", methods=["POST"])
 @rule(AUTHENTICATED)
 def user_reset_password(user_id: str):
+    """After the confirm page (confirmed=1): clear the password and show a one-time set-up link."""
     user = load(User, user_id, "user.view", "user.administer")
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    if not is_confirmed():
+        hours = int(current_app.config["PASSWORD_SETUP_HOURS"])
+        return render_confirm(
+            action_url=url_for("people.user_reset_password", user_id=user.id),
+            title=_("Reset kata sandi %(name)s?", name=user.full_name),
+            consequences=[
+                _("Kata sandi %(name)s yang sekarang langsung tidak berlaku.", name=user.full_name),
+                _("Semua sesinya di semua perangkat langsung berakhir."),
+                _("Anda mendapat tautan sekali pakai (berlaku %(hours)d jam) untuk dikirim kepadanya; "
+                  "lewat tautan itu ia membuat kata sandi baru.", hours=hours),
+            ],
+            button_label=_("Ya, reset kata sandi"),
+            cancel_url=url_for("people.user_detail", user_id=user.id))
     token = services.reset_password(current_user._get_current_object(), user, ip=client_ip())
     session["setup_link"] = {"user_id": user.id, "token": token}
     flash(_("Kata sandi direset. Berikan tautan di bawah kepada pemilik akun."), "success")
