@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     summaries.install()  # keeps the dashboard's summaries in step with every commit
     from . import files
     files.install()  # uploads written in a transaction that rolls back are removed
+    files.limit_pillow(int(app.config.get("UPLOAD_MAX_PIXELS") or files.MAX_PIXELS))
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     from . import i18n
@@ -61,7 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         from . import db as dbmod
 
-        dbmod.install_sqlite_pragmas(db.engine)
+        dbmod.install_sqlite_pragmas(db.engine, app.config)
+        dbmod.install_lock_timeout(db.engine, app.config)
 
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -160,7 +162,8 @@ def _configure_database(app: Flask) -> None:
     if url.startswith("sqlite"):
         opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         opts.pop("pool_pre_ping", None)
-        opts.setdefault("connect_args", {"timeout": 10, "check_same_thread": False})
+        wait = int(app.config.get("DATABASE_LOCK_TIMEOUT_MS") or 0) / 1000
+        opts.setdefault("connect_args", {"timeout": wait, "check_same_thread": False})
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
 

@@ -13,6 +13,9 @@ class Defaults:
     #: LMS_DASHBOARD_CACHE_SECONDS: how long a rendered dashboard may be reused (the data version is in its key)
     DASHBOARD_CACHE_SECONDS = 60
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: LMS_DATABASE_LOCK_TIMEOUT_MS: how long a request waits for a lock another writer holds (SQLite's busy
+    #: timeout, PostgreSQL's lock_timeout) before it gets a 503 "busy, try again" page
+    DATABASE_LOCK_TIMEOUT_MS = 10_000
 
     #: absolute public URL of the site, used for links that leave the site (QR codes, calendar feeds)
     BASE_URL = "http://127.0.0.1:5000"
@@ -61,6 +64,8 @@ class Defaults:
 
     #: largest accepted upload (licence scans, photos), bytes
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: most pixels (width x height) of an uploaded image, refused before decoding; Pillow's own limit follows it
+    UPLOAD_MAX_PIXELS = 40_000_000
     #: where uploaded files live; default instance/uploads
     UPLOAD_DIR: str | None = None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -82,8 +82,21 @@ def write_intent() -> bool:
     return _write_intent.get()
 
 
-def install_sqlite_pragmas(engine: sa.Engine) -> None:
-    """WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE for writes on SQLite."""
+#: how long a statement waits for a lock held by another writer, unless configured
+LOCK_TIMEOUT_MS = 10_000
+
+
+def _lock_timeout_ms(config: Mapping[str, Any] | None) -> int:
+    return max(0, int((config or {}).get("DATABASE_LOCK_TIMEOUT_MS", LOCK_TIMEOUT_MS)))
+
+
+def install_sqlite_pragmas(engine: sa.Engine, config: Mapping[str, Any] | None = None) -> None:
+    """WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE for writes on SQLite.
+
+    The busy timeout (``DATABASE_LOCK_TIMEOUT_MS``) is read from ``config`` whenever a
+    connection opens; past it the statement fails with "database is locked", which the
+    error pages answer with a 503 and a Retry-After header.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -92,7 +105,7 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
         # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's own is unreliable).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 10000")
+        cur.execute(f"PRAGMA busy_timeout = {_lock_timeout_ms(config)}")
         cur.execute("PRAGMA foreign_keys = ON")
         if engine.url.database and engine.url.database != ":memory:":
             cur.execute("PRAGMA journal_mode = WAL")
@@ -104,6 +117,46 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
         immediate = write_intent()
         conn.info["immediate"] = immediate
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def install_lock_timeout(engine: sa.Engine, config: Mapping[str, Any] | None = None) -> None:
+    """PostgreSQL: a statement waiting longer than ``DATABASE_LOCK_TIMEOUT_MS`` for a lock fails
+    (lock_not_available, answered with a 503) instead of holding the request indefinitely."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {_lock_timeout_ms(config)}")
+        dbapi_conn.autocommit = autocommit
+
+
+@contextlib.contextmanager
+def unlocked() -> Iterator[None]:
+    """Run slow work that needs no database (parsing an uploaded spreadsheet) without holding a lock.
+
+    A POST request starts its first query with BEGIN IMMEDIATE, so on SQLite it holds the
+    write lock from the moment it loads the signed-in user. This ends that transaction
+    (it has nothing to write yet) and runs the block as a reader: everyone else may write
+    meanwhile. Loaded objects refresh on their next use. Inside ``transaction()``, or with
+    changes pending, the transaction is not ended (its work must stay whole): that is a
+    programming error and raises RuntimeError.
+    """
+    from .extensions import db
+
+    session = db.session()
+    if session.info.get("txn_depth", 0) or session.new or session.dirty or session.deleted:
+        raise RuntimeError("unlocked() inside a unit of work: do the slow part before it starts")
+    if session.in_transaction():
+        session.commit()
+    token = set_write_intent(False)
+    try:
+        yield
+    finally:
+        reset_write_intent(token)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """Domain errors and the styled error pages."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -42,16 +43,31 @@ class Throttled(DomainError):
         super().__init__(f"retry after {retry_after_seconds}s")
 
 
-ERROR_CODES = (400, 403, 404, 405, 413, 429, 500)
+ERROR_CODES = (400, 403, 404, 405, 413, 429, 500, 503)
+#: seconds a client is asked to wait when the database was busy (Retry-After of the 503)
+BUSY_RETRY_AFTER = 5
+
+
+def is_lock_timeout(e: BaseException) -> bool:
+    """The database stayed locked by another writer for longer than the lock timeout.
+
+    SQLite says "database is locked" once its busy timeout has passed; PostgreSQL raises
+    lock_not_available (SQLSTATE 55P03) once lock_timeout has passed.
+    """
+    orig = getattr(e, "orig", None) or e
+    text = str(orig).lower()
+    if "database is locked" in text or "database table is locked" in text:
+        return True
+    return getattr(orig, "sqlstate", None) == "55P03"
 
 
 def init_app(app: Flask) -> None:
     def render_error(code: int, description: str | None = None, retry_after: int | None = None):  # type: ignore[no-untyped-def]
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            body = jsonify(error=code, description=description)
-            return body, code
-        resp = app.make_response((render_template(f"errors/{code}.html", description=description,
-                                                  retry_after=retry_after), code))
+            resp = app.make_response((jsonify(error=code, description=description), code))
+        else:
+            resp = app.make_response((render_template(f"errors/{code}.html", description=description,
+                                                      retry_after=retry_after), code))
         if retry_after:
             resp.headers["Retry-After"] = str(retry_after)
         return resp
@@ -74,6 +90,21 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Throttled)
     def _th(e: Throttled):  # type: ignore[no-untyped-def]
         return render_error(429, retry_after=e.retry_after_seconds)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def _busy(e: sa.exc.OperationalError):  # type: ignore[no-untyped-def]
+        if not is_lock_timeout(e):
+            return _other(e)
+        from .db import reset_write_intent, set_write_intent
+        from .extensions import db
+
+        app.logger.warning("database busy, answered 503 on %s %s: %s", request.method, request.path, e.orig)
+        db.session.rollback()
+        token = set_write_intent(False)  # the page itself only reads: it must not queue for the lock again
+        try:
+            return render_error(503, retry_after=BUSY_RETRY_AFTER)
+        finally:
+            reset_write_intent(token)
 
     @app.errorhandler(Exception)
     def _other(e: Exception):  # type: ignore[no-untyped-def]

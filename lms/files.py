@@ -1,14 +1,22 @@
 """Uploaded files: checked by content, stored under the instance folder, never in static/.
 
-Only PDF, JPEG and PNG are accepted, whatever the file is called. Images are opened
-with Pillow to prove they decode; ``reencode_image`` also strips EXIF and location tags.
+Only PDF, JPEG and PNG are accepted, whatever the file is called. PDFs are kept as sent.
+Images are bounded before anything is decoded: the header alone gives the size, and more
+than ``UPLOAD_MAX_PIXELS`` (default 40 megapixels) is refused, whatever the file's size.
+Then they are decoded and encoded again (:func:`clean_image`): upright as the camera meant
+(EXIF orientation applied), at most ``MAX_SIDE`` pixels on the longer side, in sRGB, and
+without EXIF, GPS, XMP, comments, text chunks, ICC profiles or trailing bytes.
+:func:`store` cleans any image that has not been cleaned yet, so every stored image is
+clean, whichever form it came from.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import logging
+import math
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +27,10 @@ from flask_babel import gettext as _
 from .errors import Invalid
 
 MAX_BYTES = 5 * 1024 * 1024
+#: most pixels an uploaded image may have (a 600 dpi A4 scan has 35 million; phones take 12 to 50)
+MAX_PIXELS = 40_000_000
+#: longest side of a stored image, pixels
+MAX_SIDE = 2560
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
 
@@ -43,6 +55,39 @@ class CheckedUpload:
     data: bytes
     content_type: str
     original_name: str
+    #: the bytes came out of clean_image (an image without metadata), or are a PDF kept as sent
+    clean: bool = False
+
+
+def max_pixels() -> int:
+    return int(current_app.config.get("UPLOAD_MAX_PIXELS") or MAX_PIXELS)
+
+
+def _megapixels(n: int) -> str:
+    from .i18n import number
+
+    return number(math.ceil(n / 100_000) / 10)  # 40.2 Mpx reads "40,2", never "40" beside a limit of 40
+
+
+def image_size(data: bytes, kind: str) -> tuple[int, int]:
+    """Width and height from the header alone; no pixel is decoded, Pillow's bomb check is not involved."""
+    from PIL import JpegImagePlugin, PngImagePlugin
+
+    reader = JpegImagePlugin.JpegImageFile if kind == JPEG else PngImagePlugin.PngImageFile
+    with reader(io.BytesIO(data)) as img:
+        return img.size
+
+
+def _check_pixels(data: bytes, kind: str, field: str) -> None:
+    try:
+        width, height = image_size(data, kind)
+    except Exception:
+        raise Invalid({field: [_("Gambar rusak atau tidak bisa dibaca.")]}) from None
+    limit = max_pixels()
+    if width * height > limit:
+        raise Invalid({field: [_("Gambar terlalu besar: %(size)s megapiksel (maksimal %(max)s megapiksel). "
+                                 "Perkecil gambarnya atau pindai dengan resolusi lebih rendah, lalu unggah lagi.",
+                                 size=_megapixels(width * height), max=_megapixels(limit))]})
 
 
 def check_upload(stream: IO[bytes], filename: str, *, allowed: tuple[str, ...] = (PDF, JPEG, PNG),
@@ -59,38 +104,87 @@ def check_upload(stream: IO[bytes], filename: str, *, allowed: tuple[str, ...] =
     if kind is None or kind not in allowed:
         names = ", ".join(EXTENSIONS[a].upper() for a in allowed)
         raise Invalid({field: [_("Jenis berkas tidak diterima. Unggah %(types)s.", types=names)]})
+    name = Path(filename or "").name[:200]
     if kind == PDF:
         if b"%%EOF" not in data[-2048:]:
             raise Invalid({field: [_("Berkas PDF rusak atau tidak lengkap.")]})
-    else:
-        from PIL import Image
-
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                img.verify()
-        except Exception:
-            raise Invalid({field: [_("Gambar rusak atau tidak bisa dibaca.")]}) from None
-    return CheckedUpload(data, kind, Path(filename or "").name[:200])
+        return CheckedUpload(data, kind, name, clean=True)
+    return reencode_image(CheckedUpload(data, kind, name), field=field)
 
 
-def reencode_image(upload: CheckedUpload, *, max_side: int = 2560) -> CheckedUpload:
-    """Decode and encode the image again: no EXIF, no GPS, no trailing bytes, bounded size."""
+def clean_image(data: bytes, kind: str, *, max_side: int = MAX_SIDE, field: str = "file") -> bytes:
+    """The image decoded and encoded again, upright, bounded and without any metadata.
+
+    Raises Invalid when it has more pixels than allowed (checked before decoding) or does not decode.
+    """
     from PIL import Image, ImageOps
 
-    with Image.open(io.BytesIO(upload.data)) as img:
-        img = ImageOps.exif_transpose(img)  # keep the picture upright once the tag is gone
-        if max(img.size) > max_side:
-            img.thumbnail((max_side, max_side))
-        out = io.BytesIO()
-        if upload.content_type == JPEG:
-            img.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
-        else:
-            # a fresh image carries pixels only: no text chunks, no eXIf chunk
-            mode = img.mode if img.mode in ("RGB", "RGBA", "L", "LA") else "RGBA"
-            clean = Image.new(mode, img.size)
-            clean.paste(img.convert(mode))
-            clean.save(out, format="PNG", optimize=True)
-    return CheckedUpload(out.getvalue(), upload.content_type, upload.original_name)
+    _check_pixels(data, kind, field)
+    try:
+        with warnings.catch_warnings():
+            # the pixel count is checked above against our own limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=["JPEG" if kind == JPEG else "PNG"]) as img:
+                if kind == JPEG:
+                    img.draft(None, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale when that is enough
+                img.load()
+                if max(img.size) > max_side:
+                    img.thumbnail((max_side, max_side))
+                upright = ImageOps.exif_transpose(img)  # keep the picture upright once the tag is gone
+                clean = _to_srgb(upright, img.info.get("icc_profile"))
+                out = io.BytesIO()
+                if kind == JPEG:
+                    clean = clean.convert("L" if clean.mode in ("1", "L") else "RGB")
+                    clean.info = {}  # Pillow would copy the JPEG comment from info
+                    clean.save(out, format="JPEG", quality=85, optimize=True)
+                else:
+                    clean = clean.convert(_png_mode(clean))
+                    clean.info = {}  # no ICC profile, text chunks, XMP or eXIf from info
+                    clean.save(out, format="PNG", optimize=True)
+    except Invalid:
+        raise
+    except Exception:
+        raise Invalid({field: [_("Gambar rusak atau tidak bisa dibaca.")]}) from None
+    return out.getvalue()
+
+
+def _png_mode(img) -> str:  # type: ignore[no-untyped-def]
+    if img.mode in ("RGB", "RGBA", "L", "LA"):
+        return img.mode
+    if img.mode == "1":
+        return "L"
+    if img.mode == "P":
+        return "RGBA" if "transparency" in img.info else "RGB"
+    return "RGBA"
+
+
+def _to_srgb(img, icc: bytes | None):  # type: ignore[no-untyped-def]
+    """Colours converted to sRGB when the image names another profile (the profile itself is dropped)."""
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"),
+                                         outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except Exception:  # noqa: BLE001 - an unreadable profile: keep the pixels as they are
+        return img
+
+
+def reencode_image(upload: CheckedUpload, *, max_side: int = MAX_SIDE, field: str = "file") -> CheckedUpload:
+    """The upload with its image cleaned (see :func:`clean_image`); PDFs and clean images as they are."""
+    if upload.clean or upload.content_type == PDF:
+        return upload
+    return CheckedUpload(clean_image(upload.data, upload.content_type, max_side=max_side, field=field),
+                         upload.content_type, upload.original_name, clean=True)
+
+
+def limit_pillow(pixels: int) -> None:
+    """Pillow's own decompression-bomb limit follows ours (it warns above it and refuses above twice it)."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = pixels
 
 
 def upload_root() -> Path:
@@ -100,9 +194,17 @@ def upload_root() -> Path:
 
 
 def store(upload: CheckedUpload, uploaded_by_id: int | None):  # type: ignore[no-untyped-def]
-    """Write the bytes and add a StoredFile row to the current unit of work."""
+    """Write the bytes and add a StoredFile row to the current unit of work.
+
+    An image that has not been cleaned yet is cleaned here, and bytes that are not what
+    ``content_type`` says are refused (Invalid), so no caller can store metadata or a disguised file.
+    """
     from .extensions import db
     from .programme.models import StoredFile
+
+    if sniff(upload.data[:16]) != upload.content_type or upload.content_type not in EXTENSIONS:
+        raise Invalid({"file": [_("Jenis berkas tidak diterima. Unggah %(types)s.", types="PDF, JPG, PNG")]})
+    upload = reencode_image(upload)
 
     digest = hashlib.sha256(upload.data).hexdigest()
     rel = f"{digest[:2]}/{secrets.token_hex(16)}.{EXTENSIONS[upload.content_type]}"

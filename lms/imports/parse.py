@@ -25,6 +25,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator, Sequence
@@ -41,8 +42,24 @@ MAX_ROWS = 20_000
 MAX_COLUMNS = 100
 #: rows searched for the header line (title rows above it are skipped)
 HEADER_SEARCH_ROWS = 10
-#: an XLSX whose parts unpack to more than this is refused (zip bombs)
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+#: rows read at most, blank ones included: reading stops and the file is refused past this row number
+MAX_READ_ROWS = MAX_ROWS + 5_000
+
+# An XLSX is a zip of XML parts; a small one can unpack to far more work than any real sheet.
+# The limits below are about twice what a full 20,000-row sheet needs (14 MB of sheet XML,
+# 0.7 million XML elements, 0.22 million cells), so refusing a hostile file costs no more than
+# reading the largest real one. They are checked on the zip directory and by one fast pass
+# over the unpacked XML before the workbook is opened.
+#: unpacked bytes of all parts together
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+#: unpacked bytes of one part
+MAX_PART_BYTES = 32 * 1024 * 1024
+#: parts in the zip
+MAX_PARTS = 1_000
+#: XML elements in all parts together
+MAX_XML_ELEMENTS = 1_500_000
+#: cells (<c> elements) in one worksheet
+MAX_CELLS = 500_000
 
 CSV, XLSX = "csv", "xlsx"
 log = logging.getLogger(__name__)
@@ -228,19 +245,84 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
                             detail=str(e))) from None
 
 
+def _broken_xlsx() -> FileProblem:
+    return FileProblem(_("Berkas XLSX rusak atau tidak lengkap. Simpan ulang dari Excel lalu unggah lagi."))
+
+
+def _too_many_rows() -> FileProblem:
+    return FileProblem(_("Berkas ini berisi lebih dari %(max)s baris, termasuk baris kosong. Hapus baris kosong di "
+                         "bawah data, atau pecah menjadi beberapa berkas, lalu unggah lagi.",
+                         max=format_number(MAX_READ_ROWS)))
+
+
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_CHUNK = 1024 * 1024
+
+
+def _inspect_parts(archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook whose parts would cost far more to read than any real import file.
+
+    Sizes come from the zip directory (reading never unpacks more than a part declares:
+    zipfile stops there and the checksum fails). Then one pass over the unpacked XML counts
+    elements, worksheet rows and cells with C-speed scans, before openpyxl parses anything.
+    """
+    infos = archive.infolist()
+    if len(infos) > MAX_PARTS:
+        raise FileProblem(_("Berkas XLSX ini terlalu rumit untuk dibaca. Salin lembar data e-Warong ke berkas baru "
+                            "(tanpa gambar atau lembar lain), simpan, lalu unggah lagi."))
+    if (any(i.file_size > MAX_PART_BYTES for i in infos)
+            or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES):
+        raise FileProblem(_("Isi berkas XLSX ini terlalu besar untuk dibaca (lebih dari %(size)s setelah dibuka). "
+                            "Salin lembar data e-Warong ke berkas baru, simpan, lalu unggah lagi.",
+                            size=_size(MAX_UNPACKED_BYTES)))
+    elements = 0
+    for info in infos:
+        if not info.filename.endswith((".xml", ".rels")):
+            continue  # images and binary parts are not parsed
+        sheet = info.filename.startswith("xl/worksheets/")
+        rows = cells = 0
+        carry = b""
+        with archive.open(info) as part:
+            while True:
+                chunk = part.read(_CHUNK)
+                if not chunk and not carry:
+                    break
+                text = carry + chunk
+                cut = text.rfind(b"<") if chunk else len(text)
+                if cut <= 0 or len(text) - cut > 4096:
+                    cut = len(text)  # no tag start to keep for the next round (or an absurd one)
+                text, carry = text[:cut], text[cut:]
+                elements += text.count(b"<") - text.count(b"</")
+                if sheet:
+                    rows += len(_ROW_TAG.findall(text))
+                    cells += len(_CELL_TAG.findall(text))
+                    if rows > MAX_READ_ROWS:
+                        raise _too_many_rows()
+                    if cells > MAX_CELLS:
+                        raise FileProblem(_("Lembar kerja ini berisi terlalu banyak sel (lebih dari %(max)s). Hapus "
+                                            "kolom dan baris yang tidak dipakai, atau pecah menjadi beberapa berkas.",
+                                            max=format_number(MAX_CELLS)))
+                if elements > MAX_XML_ELEMENTS:
+                    raise FileProblem(_("Berkas XLSX ini terlalu rumit untuk dibaca. Salin lembar data e-Warong ke "
+                                        "berkas baru (tanpa gambar atau lembar lain), simpan, lalu unggah lagi."))
+                if not chunk:
+                    break
+
+
 def _xlsx_sheet(data: bytes) -> Sheet:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
-        unpacked = sum(i.file_size for i in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise FileProblem(_("Berkas XLSX rusak atau tidak lengkap. Simpan ulang dari Excel lalu unggah lagi.")) \
-            from None
+        raise _broken_xlsx() from None
     if "xl/workbook.xml" not in names:
         raise FileProblem(_("Berkas ZIP ini bukan XLSX (mis. ODS atau DOCX). Simpan sebagai .xlsx atau CSV "
                             "lalu unggah lagi."))
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise FileProblem(_("Isi berkas XLSX ini terlalu besar untuk dibaca."))
+    try:
+        _inspect_parts(archive)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError, zlib.error):
+        raise _broken_xlsx() from None  # a bad checksum, unknown compression, a password
     from openpyxl import load_workbook
 
     try:
@@ -267,11 +349,21 @@ def _xlsx_sheet(data: bytes) -> Sheet:
 
 
 def _blank(values: Sequence[Any]) -> bool:
+    if values.count(None) == len(values):  # the common case, at C speed
+        return True
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
+def _bounded(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """Rows as read, refused past MAX_READ_ROWS: the work is bounded by rows read, blank ones included."""
+    for number, values in rows:
+        if number > MAX_READ_ROWS:
+            raise _too_many_rows()
+        yield number, values
+
+
 def _sheet(kind: str, rows: Iterable[tuple[int, list[Any]]]) -> Sheet:
-    it = iter(rows)
+    it = _bounded(rows)
     # the header: the first of the first non-blank rows that names two known columns (else the first)
     candidates: list[tuple[int, list[Any]]] = []
     header: tuple[int, list[Any]] | None = None

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import permissions
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import transaction, unlocked, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..i18n import WIB, to_wib
@@ -395,12 +395,20 @@ def _compare(r: PlannedRow) -> None:
         r.previous_manager = o.manager.full_name if o.manager is not None else ""
 
 
-def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None) -> Preview:
+def read_sheet(data: bytes) -> Sheet:
+    """Parse the file, holding no database lock meanwhile (a big file takes seconds of CPU).
+
+    Raises Invalid({"file": …}) for a file that cannot be read at all.
+    """
+    with unlocked():
+        try:
+            return parse.read(data, max_bytes())
+        except FileProblem as e:
+            raise Invalid({"file": [str(e)]}) from None
+
+
+def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None, sheet: Sheet) -> Preview:
     _require(actor)
-    try:
-        sheet = parse.read(data, max_bytes())
-    except FileProblem as e:
-        raise Invalid({"file": [str(e)]}) from None
     cohort = _cohort(actor, cohort_id)
     places = _places()
     headers = sheet.headers
@@ -473,7 +481,9 @@ def preview_import(actor: Any, data: bytes, filename: str, cohort_id: int | None
 
     Raises NotAllowed, or Invalid({"file": …} / {"cohort": …}) for a file that cannot be read at all.
     """
-    return _plan(actor, data, filename, cohort_id)
+    _require(actor)
+    sheet = read_sheet(data)
+    return _plan(actor, data, filename, cohort_id, sheet)
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -489,8 +499,9 @@ def apply_import(actor: Any, data: bytes, filename: str, cohort_id: int | None =
     Raises ImportRejected (with the preview) when any row has an error: then nothing is written.
     """
     _require(actor)
+    sheet = read_sheet(data)  # before the write transaction: parsing holds no lock
     with transaction():
-        preview = _plan(actor, data, filename, cohort_id)
+        preview = _plan(actor, data, filename, cohort_id, sheet)
         if not preview.ok:
             raise ImportRejected(preview)
         result = _apply(actor, preview, ip)
