@@ -273,9 +273,8 @@ def _inspect_parts(archive: zipfile.ZipFile) -> None:
                             "(tanpa gambar atau lembar lain), simpan, lalu unggah lagi."))
     if (any(i.file_size > MAX_PART_BYTES for i in infos)
             or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES):
-        raise FileProblem(_("Isi berkas XLSX ini terlalu besar untuk dibaca (lebih dari %(size)s setelah dibuka). "
-                            "Salin lembar data e-Warong ke berkas baru, simpan, lalu unggah lagi.",
-                            size=_size(MAX_UNPACKED_BYTES)))
+        raise FileProblem(_("Isi berkas XLSX ini terlalu besar untuk dibaca. Salin lembar data e-Warong ke berkas "
+                            "baru, simpan, lalu unggah lagi."))
     elements = 0
     for info in infos:
         if not info.filename.endswith((".xml", ".rels")):
