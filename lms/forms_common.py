@@ -241,7 +241,7 @@ class Range:
     """WTForms validator: the field's value lies in [min, max] (bounds may be callables).
 
     Works for date, datetime, integer, Decimal and Rupiah fields (a RupiahField is checked on its
-    ``amount``). Empty fields pass (pair it with Optional/InputRequired). Every date and number
+    ``amount``, a field that reads a list of dates on its ``dates``). Empty fields pass (pair it with Optional/InputRequired). Every date and number
     field of every form has one: tests/test_ranges.py walks the forms to make sure.
     """
 
@@ -255,7 +255,8 @@ class Range:
     def __call__(self, form: Any, field: Any) -> None:
         from wtforms.validators import StopValidation
 
-        value = field.amount if hasattr(field, "amount") else field.data
+        # a RupiahField is checked on its amount, a field holding several dates on its ``dates``
+        value = field.amount if hasattr(field, "amount") else field.dates if hasattr(field, "dates") else field.data
         values = value if isinstance(value, (list, tuple)) else [value]  # e.g. a list of dates
         message = next((m for m in (out_of_range(v, self.min, self.max, self.kind) for v in values) if m), None)
         if message is not None:

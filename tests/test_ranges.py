@@ -154,3 +154,22 @@ def test_to_wib_never_overflows_at_the_end_of_the_calendar():  # type: ignore[no
     assert to_wib(datetime(9999, 12, 31, 23, 0, tzinfo=timezone.utc)) == datetime.max.replace(tzinfo=WIB)
     assert to_wib(datetime(2018, 4, 10, 1, 0, tzinfo=timezone.utc)).hour == 8
     assert to_wib(datetime(1, 1, 1)).year == 1
+
+
+def test_a_range_checks_every_date_of_a_field_holding_several(ctx):  # type: ignore[no-untyped-def]
+    from wtforms import StringField
+
+    class DatesField(StringField):
+        def process_formdata(self, valuelist):  # type: ignore[no-untyped-def]
+            self.data = valuelist[0]
+            self.dates = [date.fromisoformat(p) for p in self.data.split(",")]
+
+    class F(fc.Form):
+        class Meta:
+            csrf = False
+
+        days = DatesField("Hari", [Optional(), fc.DateRange()])
+
+    form = F(formdata=MultiDict({"days": "2018-04-10,9999-12-31"}))
+    assert not form.validate() and "Tanggal harus antara" in form.errors["days"][0]
+    assert F(formdata=MultiDict({"days": "2018-04-10,2018-04-11"})).validate()
