@@ -199,6 +199,52 @@ def demo_outlets(n: int = 253, seed: int = 2018) -> list[dict]:
     return outlets
 
 
+#: the current cohort: e-Warong opened since 2018 in one city, numbered after that city's 2018 outlets
+CURRENT_REGION = "3171"
+CURRENT_SIZE = 36
+
+
+def demo_current_outlets(n: int = CURRENT_SIZE, region_code: str = CURRENT_REGION, seed: int = 7) -> list[dict]:
+    """n newer e-Warong of one city with their managers, for the current cohort.
+
+    Independent of the day the demo is seeded (only the dates of what happens to them are);
+    codes, names, e-mails and phones never collide with the 2018 outlets and managers.
+    """
+    rng = random.Random(seed * 1009 + int(region_code))
+    old = demo_outlets()
+    names = _Names(rng, 0.75)
+    names.used.update(o["manager"]["full_name"] for o in old)
+    phones = _Phones(rng)
+    phones.used.update(p for o in old for p in (o["phone"], o["manager"]["phone"]))
+    taken = {o["name"] for o in old} | {o["kube_name"] for o in old}
+    first = sum(o["region_code"] == region_code for o in old) + 1
+    kecs = [code for code, _name, region in KECAMATAN if region == region_code]
+    outlets: list[dict] = []
+    for seq in range(first, first + n):
+        kec = kecs[(seq - first) % len(kecs)]
+        base = rng.choice(_KUBE_NAMES)
+        kube_name, k = f"KUBE {base}", 1
+        while kube_name in taken or "e-Warong " + kube_name in taken:
+            k += 1
+            kube_name = f"KUBE {base} {k}"
+        taken.add(kube_name)
+        name = "e-Warong " + (kube_name if rng.random() < 0.6 else kube_name[len("KUBE "):])
+        while name in taken:  # "e-Warong Melati" may already be a 2018 outlet's name
+            k += 1
+            name = f"e-Warong {base} {k}"
+        taken.add(name)
+        kelurahan = rng.choice(KELURAHAN[kec])
+        street = rng.choice([f"Jl. {kelurahan} Raya", f"Jl. {rng.choice(_STREETS)}", f"Gg. {rng.choice(_STREETS)} {rng.choice(_ROMAN)}"])
+        address = f"{street} No. {rng.randint(1, 120)}, RT {rng.randint(1, 16):03d}/RW {rng.randint(1, 12):02d}"
+        full_name = names()
+        code = f"EW-{region_code}-{seq:03d}"
+        manager = dict(full_name=full_name, email=f"{_email_part(full_name)}.ew{region_code}{seq:03d}@demo.okoce.id",
+                       phone=phones())
+        outlets.append(dict(code=code, name=name, kube_name=kube_name, address=address, kelurahan=kelurahan,
+                            kecamatan_code=kec, region_code=region_code, phone=phones(), manager=manager))
+    return outlets
+
+
 def demo_mentors(seed: int = 2018) -> list[dict]:
     """Three pendamping (mentors) per city."""
     rng = random.Random(seed * 31 + 7)
@@ -229,9 +275,9 @@ DEMO_ADMIN = dict(full_name="Admin Dinas Sosial DKI", email="admin@demo.okoce.id
 
 
 def _check() -> None:
-    outlets = demo_outlets()
+    outlets = demo_outlets() + demo_current_outlets()
     people = [o["manager"] for o in outlets] + demo_mentors() + demo_coordinators() + [DEMO_ADMIN]
-    assert outlets == demo_outlets() and demo_mentors() == demo_mentors(), "not deterministic"
+    assert outlets == demo_outlets() + demo_current_outlets() and demo_mentors() == demo_mentors(), "not deterministic"
     for key in ("code", "name", "phone"):
         assert len({o[key] for o in outlets}) == len(outlets), f"duplicate outlet {key}"
     emails = [p["email"] for p in people]

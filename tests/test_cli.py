@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -111,12 +112,20 @@ def _table_counts(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
-    first = cli("seed-demo")
+    from lms.seed import current_logins, find_current_cohort
+
+    first = cli("seed-demo", "--today", "2027-05-04")
     assert first.exit_code == 0, first.output + repr(first.exception)
+    # the current cohort is dated from the given day; its trainees are printed with the other logins
+    assert find_current_cohort().start_date == date(2027, 5, 4) - timedelta(days=91)
+    assert all(email in first.output for _role, email, _what in current_logins())
+
+    from lms.seed_data import demo_current_outlets
 
     outlets = list(db.session.scalars(sa.select(Outlet).options(sa.orm.joinedload(Outlet.region),
                                                                  sa.orm.joinedload(Outlet.manager))))
-    assert len(outlets) == 253
+    managed = 253 + len(demo_current_outlets())  # the 2018 programme and the current cohort
+    assert len(outlets) == managed
     per_region: dict[str, int] = {}
     for o in outlets:
         per_region[o.region.code] = per_region.get(o.region.code, 0) + 1
@@ -124,11 +133,11 @@ def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
     assert all(n > 0 for n in per_region.values())
 
     roles = dict(db.session.execute(sa.select(User.role, sa.func.count()).group_by(User.role)).all())
-    assert roles == {Role.TRAINEE: 253, Role.COORDINATOR: 5, Role.MENTOR: 15, Role.ADMIN: 1}
+    assert roles == {Role.TRAINEE: managed, Role.COORDINATOR: 5, Role.MENTOR: 15, Role.ADMIN: 1}
     # every trainee manages exactly one outlet, every outlet has one
     managers = [o.manager for o in outlets]
     assert all(m is not None and m.role is Role.TRAINEE for m in managers)
-    assert len({m.id for m in managers}) == 253
+    assert len({m.id for m in managers}) == managed
     for o in outlets:
         assert o.manager.region_id == o.region_id
     coord_regions = set(db.session.scalars(sa.select(Region.code).join(User, User.region_id == Region.id)
@@ -136,9 +145,10 @@ def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
     assert coord_regions == {"3171", "3172", "3173", "3174", "3175"}
 
     counts = _table_counts(db)
-    second = cli("seed-demo")
+    second = cli("seed-demo")  # today: another day than the first run
     assert second.exit_code == 0, second.output
     assert _table_counts(db) == counts  # audit entries included
+    assert "nothing changed" in second.output
 
     # the printed password signs in the printed accounts
     m = re.search(r"password for all: (\S+?)\)?:?\s*$", first.output, re.M)

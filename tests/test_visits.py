@@ -170,25 +170,34 @@ def test_wib_wall_clock_time_is_stored_as_utc(client, factory, login_as, db):
     ({"stages": ["pendampingan", "terbang"]}, "stages", "bukan pilihan yang valid"),
     ({"observations": "   "}, "observations", "Tulis pengamatan"),
     ({"kind": "kunjungan_gaib"}, "kind", "Pilihan tidak valid"),
-    ({"duration_minutes": "0"}, "duration_minutes", "Angka harus antara 1 dan 720"),
+    ({"duration_minutes": "0"}, "duration_minutes", "antara 1 dan 720"),
+    ({"duration_minutes": "100000"}, "duration_minutes", "antara 1 dan 720"),
     ({"duration_minutes": "satu jam"}, "duration_minutes", "Harus berupa bilangan bulat"),
     ({"next_visit_on": "2018-01-01"}, "next_visit_on", "tidak boleh sebelum tanggal kunjungan"),
     ({"action_items-0-description": "Pasang papan nama"}, "action_items-0-due_on", "Isi tenggat"),
-    ({"action_items-1-owner": "Pengelola", "action_items-1-due_on": "2030-01-01"}, "action_items-1-description",
+    ({"action_items-1-owner": "Pengelola", "action_items-1-due_on": "SOON"}, "action_items-1-description",
      "Tulis tindak lanjut"),
-    ({"action_items-0-description": "Lapor", "action_items-0-owner": "Pengelola", "action_items-0-due_on": "2000-01-01"},
+    ({"action_items-0-description": "Lapor", "action_items-0-owner": "Pengelola", "action_items-0-due_on": "2018-01-02"},
      "action_items-0-due_on", "Tenggat tidak boleh sebelum"),
+    ({"action_items-0-description": "Lapor", "action_items-0-owner": "Pengelola", "action_items-0-due_on": "NEXT_YEAR"},
+     "action_items-0-due_on", "Tanggal harus antara"),
+    ({"next_visit_on": "NEXT_YEAR"}, "next_visit_on", "Tanggal harus antara"),
+    ({"visited_at": "2017-12-31T23:00"}, "visited_at", "Tanggal harus antara 1 Jan 2018 dan"),
     ({"outlet_id": ""}, "outlet_id", "Pilih e-Warong"),
-    ({"visited_at": "0001-01-01T03:00"}, "visited_at", "tidak masuk akal"),
-    ({"next_visit_on": "9999-12-31"}, "next_visit_on", "tidak masuk akal"),
+    ({"visited_at": "0001-01-01T03:00"}, "visited_at", "Tanggal harus antara"),
+    ({"next_visit_on": "9999-12-31"}, "next_visit_on", "Tanggal harus antara"),
     ({"action_items-0-description": "Lapor", "action_items-0-owner": "Pengelola", "action_items-0-due_on": "0001-01-01"},
-     "action_items-0-due_on", "tidak masuk akal"),
+     "action_items-0-due_on", "Tanggal harus antara"),
 ])
 def test_bad_input_is_a_form_message_never_a_500(client, factory, login_as, db, over, field, message):
     mentor, (outlet,) = factory.caseload(1)
     login_as(mentor)
     if over.get("visited_at") == "future":
         over = {"visited_at": (to_wib(utcnow()) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")}
+    today = to_wib(utcnow()).date()
+    # dates relative to today: within the year after the visit, and a day past it
+    relative = {"SOON": today + timedelta(days=30), "NEXT_YEAR": today + timedelta(days=366)}
+    over = {k: relative[v].isoformat() if isinstance(v, str) and v in relative else v for k, v in over.items()}
     r = _post(client, _form(outlet.id, **over))
     assert r.status_code == 422
     page = r.get_data(as_text=True)
@@ -519,7 +528,8 @@ def test_after_the_window_the_coordinator_of_the_region_edits_and_it_is_audited(
     assert client.get(f"/visits/{visit.id}/edit").status_code == 200
     r = client.form_post(f"/visits/{visit.id}/edit", _edit_form(
         visit, staff_notes="baru", **{"action_items-0-id": str(item_id), "action_items-0-description": "Isi buku kas harian",
-                                      "action_items-0-owner": "Pengelola", "action_items-0-due_on": "2030-01-31"}),
+                                      "action_items-0-owner": "Pengelola",
+                                      "action_items-0-due_on": (to_wib(created).date() + timedelta(days=60)).isoformat()}),
         content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "visit.updated"))
@@ -920,7 +930,7 @@ def test_export_reads_in_batches(app, factory, db, monkeypatch):
 @pytest.mark.parametrize("query,message", [("start=2018-05-10&end=2018-05-01", "tidak boleh sebelum tanggal awal"),
                                            ("start=kemarin&end=2018-05-01", "Tanggal tidak valid"),
                                            ("start=&end=2018-05-01", "Isi tanggal awal"),
-                                           ("start=0001-01-01&end=9999-12-31", "Tanggal tidak masuk akal")])
+                                           ("start=0001-01-01&end=9999-12-31", "Tanggal harus antara")])
 def test_export_bad_range_is_a_form_message(client, factory, login_as, query, message):
     login_as("coordinator", region="3171")
     r = client.get(f"/visits/export?{query}")

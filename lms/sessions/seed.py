@@ -169,3 +169,106 @@ def seed_sessions(cohort: Cohort, *, actor: Any = None) -> int:
         if created or marked_total:
             record("demo.sessions_seeded", actor=actor, cohort_id=cohort.id, sessions=created, marked=marked_total)
     return created
+
+
+# --- the current cohort: dated relative to the day the demo is seeded ----------------------------
+
+@dataclass(frozen=True)
+class CurrentSession:
+    """A session of the current cohort, ``offset`` days from the day of seeding (moved off the weekend:
+    earlier for a past one, later for an upcoming one)."""
+    key: str
+    title: str
+    stage_key: str
+    offset: int
+    start: time
+    end: time
+    venue: str
+    address: str
+    capacity: int
+    speakers: tuple[tuple[str, SpeakerAgency], ...]
+    description: str = DESCRIPTION
+
+
+#: "{year}" is the cohort's year
+CURRENT_SESSIONS: tuple[CurrentSession, ...] = (
+    CurrentSession("gelombang1", "Bimtek Angkatan {year} Gelombang 1", "pelatihan", -77, time(8), time(16),
+                   "Aula Dinas Sosial Provinsi DKI Jakarta", "Jl. Gunung Sahari II No. 5, Kemayoran, Jakarta Pusat", 20,
+                   (("Dra. Sri Wahyuni, M.Si.", DS), ("Rudi Hartono", BI), ("Yusuf Maulana", BNI), ("Indra Permana", PGO))),
+    CurrentSession("gelombang2", "Bimtek Angkatan {year} Gelombang 2", "pelatihan", -6, time(8), time(16),
+                   "Aula Kantor Walikota Jakarta Pusat", "Jl. Tanah Abang I No. 1, Petojo Selatan, Gambir, Jakarta Pusat", 15,
+                   (("Drs. Agus Salim Nasution", DS), ("Dewi Anggraini", BI), ("Fitri Handayani", BNI), ("Indra Permana", PGO))),
+    CurrentSession("gelombang3", "Bimtek Angkatan {year} Gelombang 3", "pelatihan", 8, time(8), time(16),
+                   "Ruang Rapat Suku Dinas Sosial Jakarta Pusat", "Jl. Kesehatan No. 13, Petojo Selatan, Gambir, Jakarta Pusat", 8,
+                   (("Dra. Sri Wahyuni, M.Si.", DS), ("Rudi Hartono", BI), ("Yusuf Maulana", BNI), ("Maya Sari Lubis", PGO))),
+    CurrentSession("klinik-nib", "Klinik Perizinan: NIB lewat OSS", "perizinan", 13, time(9), time(12),
+                   "Mal Pelayanan Publik Jakarta Pusat", "Kantor Walikota, Jl. Tanah Abang I No. 1, Gambir, Jakarta Pusat", 20,
+                   (("Hendra Gunawan", SpeakerAgency.OTHER), ("Maya Sari Lubis", PGO)),
+                   "Pendampingan mengurus Nomor Induk Berusaha (NIB) lewat OSS: siapkan KTP, NPWP bila ada, alamat "
+                   "e-Warong dan nomor HP aktif. Bawa laptop atau HP; petugas PTSP membantu sampai NIB terbit."),
+    CurrentSession("gelombang4", "Bimtek Angkatan {year} Gelombang 4", "pelatihan", 22, time(8), time(16),
+                   "Aula Dinas Sosial Provinsi DKI Jakarta", "Jl. Gunung Sahari II No. 5, Kemayoran, Jakarta Pusat", 25,
+                   (("Drs. Agus Salim Nasution", DS), ("Dewi Anggraini", BI), ("Yusuf Maulana", BNI), ("Indra Permana", PGO))),
+)
+
+
+def session_day(today: date, offset: int) -> date:
+    """``today`` + ``offset`` days, moved to a weekday (earlier when in the past, later when ahead)."""
+    day = today + timedelta(days=offset)
+    step = timedelta(days=-1 if offset < 0 else 1)
+    while day.weekday() >= 5:
+        day += step
+    return day
+
+
+#: what a registration of the current cohort becomes: an attendance mark (past sessions) or a place (upcoming)
+Place = Attendance | RegistrationStatus
+
+
+def seed_current_sessions(cohort: Cohort, today: date, places: dict[str, list[tuple[User, Place]]],
+                          *, organiser: User | None = None) -> dict[str, TrainingSession]:
+    """The current cohort's sessions (``CURRENT_SESSIONS``) with the given registrations, inside the
+    caller's transaction: past ones with attendance marked at their end, upcoming ones open with
+    registered seats and a waitlist. The caller refreshes progress. Returns the sessions by key."""
+    year = cohort.start_date.year
+    region = cohort.regions[0]
+    out: dict[str, TrainingSession] = {}
+    for spec in CURRENT_SESSIONS:
+        day = session_day(today, spec.offset)
+        starts_at, ends_at = _utc(day, spec.start), _utc(day, spec.end)
+        past = day < today
+        announced = _utc(min(day - timedelta(days=14), today - timedelta(days=3)), time(9))
+        s = TrainingSession(
+            title=spec.title.format(year=year), stage_key=spec.stage_key, cohort_id=cohort.id, region_id=region.id,
+            venue_name=spec.venue, venue_address=spec.address, starts_at=starts_at, ends_at=ends_at,
+            capacity=spec.capacity, seats_taken=0, description=spec.description, status=SessionStatus.SCHEDULED,
+            sequence=0, checkin_secret=secrets.token_hex(32), certificate_kind=default_certificate_kind(spec.stage_key),
+            created_by_id=organiser.id if organiser else None, created_at=announced, updated_at=announced,
+            speakers=[SessionSpeaker(name=n, name_key=fold(n), agency=a, position=i,
+                                     agency_other="PTSP Jakarta Pusat" if a is SpeakerAgency.OTHER else "")
+                      for i, (n, a) in enumerate(spec.speakers)])
+        db.session.add(s)
+        db.session.flush()
+        seats = 0
+        for i, (user, place) in enumerate(places.get(spec.key, [])):
+            signed_up = _utc(min(day - timedelta(days=6), today - timedelta(days=1)) if past else
+                             today - timedelta(days=max(1, 6 - i // 2)), time(10, i % 60))
+            reg = Registration(session_id=s.id, user_id=user.id, created_at=signed_up, updated_at=signed_up,
+                               status=RegistrationStatus.REGISTERED)
+            if isinstance(place, Attendance):
+                reg.attendance = place
+                reg.attendance_marked_at = reg.updated_at = ends_at
+                reg.attendance_marked_by_id = organiser.id if organiser else None
+                reg.checked_in_by_qr = place is Attendance.PRESENT and i % 3 == 0
+            elif place is RegistrationStatus.WAITLISTED:
+                reg.status = RegistrationStatus.WAITLISTED
+                reg.waitlisted_at = signed_up
+            if reg.status is RegistrationStatus.REGISTERED:
+                seats += 1
+            db.session.add(reg)
+        if seats > s.capacity:
+            raise ValueError(f"{spec.key}: {seats} seats for a capacity of {spec.capacity}")
+        s.seats_taken = seats
+        out[spec.key] = s
+    db.session.flush()
+    return out

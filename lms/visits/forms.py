@@ -1,15 +1,18 @@
 """Visit, caseload and export forms: field shapes only; the rules are in services."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import (BooleanField, FieldList, FormField, HiddenField, IntegerField, RadioField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField)
-from wtforms.fields import DateField, DateTimeLocalField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, DateInput, ListWidget, MonthInput
+from wtforms import (BooleanField, FieldList, FormField, HiddenField, RadioField, SelectField, SelectMultipleField,
+                     StringField, SubmitField, TextAreaField)
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget, MonthInput
 
-from ..forms_common import Form, MonthField, options
+from ..forms_common import (BoundedDateField, BoundedDateTimeLocalField, BoundedIntegerField, DateRange, Form,
+                            MonthField, options)
+from .services import EARLIEST_VISIT, MAX_DURATION_MINUTES, PLAN_DAYS, wib_today
 
 KINDS = [("field_visit", _l("Kunjungan lapangan")), ("phone_call", _l("Telepon")),
          ("group_meeting", _l("Pertemuan kelompok"))]
@@ -18,6 +21,12 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 PHOTO_ACCEPT = "image/jpeg,image/png"
 # Every date field gets its own widget: forms_common.MonthField changes the input type of the
 # widget it is given, and DateField's default widget is one object shared by all date fields.
+
+
+def latest_plan() -> date:
+    """The latest next-visit or deadline date a form accepts: a year after today (WIB); the service
+    checks it against the visit's own day."""
+    return wib_today() + timedelta(days=PLAN_DAYS)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -36,15 +45,19 @@ class ActionItemForm(Form):
                               render_kw={"placeholder": _l("mis. Isi buku kas setiap sore")})
     owner = StringField(_l("Penanggung jawab"), validators=[Optional(), Length(max=160)],
                         render_kw={"placeholder": _l("mis. Pengelola")})
-    due_on = DateField(_l("Tenggat"), validators=[Optional()], widget=DateInput())
+    due_on = BoundedDateField(_l("Tenggat"), [Optional()], min_date=EARLIEST_VISIT, max_date=latest_plan)
 
 
 class VisitForm(Form):
-    visited_at = DateTimeLocalField(_l("Tanggal dan jam (WIB)"), format=DATETIME_FORMATS,
-                                    validators=[InputRequired(_l("Isi tanggal dan jam kunjungan."))])
-    duration_minutes = IntegerField(_l("Durasi (menit)"), default=60,
-                                    validators=[InputRequired(_l("Isi durasi dalam menit.")), NumberRange(1, 720)],
-                                    render_kw={"inputmode": "numeric", "min": 1, "max": 720, "step": 5})
+    # the ranges are the service's (lms/visits/services.py); the inputs carry them for the date picker
+    visited_at = BoundedDateTimeLocalField(_l("Tanggal dan jam (WIB)"),
+                                           [InputRequired(_l("Isi tanggal dan jam kunjungan."))], format=DATETIME_FORMATS,
+                                           min_date=EARLIEST_VISIT, max_date=wib_today,
+                                           render_kw={"min": f"{EARLIEST_VISIT.isoformat()}T00:00"})
+    duration_minutes = BoundedIntegerField(_l("Durasi (menit)"), [InputRequired(_l("Isi durasi dalam menit."))],
+                                           default=60, min=1, max=MAX_DURATION_MINUTES,
+                                           render_kw={"inputmode": "numeric", "min": 1, "max": MAX_DURATION_MINUTES,
+                                                      "step": 5})
     kind = RadioField(_l("Jenis"), choices=options(KINDS), default="field_visit",
                       validators=[InputRequired(_l("Pilih jenis kunjungan."))])
     stages = MultiCheckboxField(_l("Langkah 7 PAS yang dibahas"), choices=[])
@@ -54,7 +67,8 @@ class VisitForm(Form):
     staff_notes = TextAreaField(_l("Catatan internal (tidak terlihat oleh pengelola)"),
                                 validators=[Optional(), Length(max=5000)], render_kw={"rows": 2})
     action_items = FieldList(FormField(ActionItemForm), min_entries=2, max_entries=10)
-    next_visit_on = DateField(_l("Rencana kunjungan berikutnya"), validators=[Optional()], widget=DateInput())
+    next_visit_on = BoundedDateField(_l("Rencana kunjungan berikutnya"), [Optional()], min_date=EARLIEST_VISIT,
+                                     max_date=latest_plan)
     share_location = BooleanField(_l("Bagikan lokasi saya"))
     latitude = HiddenField()
     longitude = HiddenField()
@@ -97,15 +111,15 @@ class RegionFilterForm(Form):
 
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
     #: the last month of the six-month table (default: this month)
-    until = MonthField(_l("Bulan"), validators=[Optional()], widget=MonthInput())
+    until = MonthField(_l("Bulan"), validators=[Optional(), DateRange()], widget=MonthInput())
 
 
 class ExportForm(Form):
     class Meta:
         csrf = False
 
-    start = DateField(_l("Dari tanggal"), validators=[InputRequired(_l("Isi tanggal awal."))], widget=DateInput())
-    end = DateField(_l("Sampai tanggal"), validators=[InputRequired(_l("Isi tanggal akhir."))], widget=DateInput())
+    start = BoundedDateField(_l("Dari tanggal"), [InputRequired(_l("Isi tanggal awal."))])
+    end = BoundedDateField(_l("Sampai tanggal"), [InputRequired(_l("Isi tanggal akhir."))])
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
 
 

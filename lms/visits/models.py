@@ -38,6 +38,10 @@ class MentorAssignment(Base):
     )
 
 
+#: a location fix less precise than this (metres) says nothing about where the visit was
+MAX_ACCURACY_M = 100_000
+
+
 class VisitKind(str, enum.Enum):
     FIELD_VISIT = "field_visit"
     PHONE_CALL = "phone_call"
@@ -77,6 +81,16 @@ class Visit(TimestampMixin, Base):
 
     __table_args__ = (sa.Index("ix_visits_outlet_visited", "outlet_id", "visited_at"),
                       sa.Index("ix_visits_region_visited", "region_id", "visited_at"))
+
+    @property
+    def position(self) -> tuple[float, float, int | None] | None:
+        """(latitude, longitude, accuracy in whole metres or None) when the stored location is a real
+        one; None otherwise (nothing stored, or values no phone reports: out of range, NaN, infinite)."""
+        lat, lon, acc = self.latitude, self.longitude, self.location_accuracy_m
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None  # NaN fails every comparison
+        sane = acc is not None and 0 <= acc <= MAX_ACCURACY_M
+        return lat, lon, (round(acc) if sane else None)  # type: ignore[arg-type]
 
     def snapshot(self) -> dict[str, Any]:
         return {

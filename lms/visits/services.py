@@ -27,12 +27,12 @@ from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..forms_common import int_or_none
 from ..files import JPEG, PNG, CheckedUpload, open_stored, reencode_image, store
-from ..i18n import WIB, to_wib
+from ..i18n import WIB, to_wib, wib_date
 from ..people.models import Role, User
 from ..places.models import Kecamatan, Outlet, Region
 from ..programme import services as programme
 from ..programme.models import Cohort, Enrolment, EnrolmentStage, EnrolmentStatus, Evidence, EvidenceReview
-from .models import ActionItem, MentorAssignment, Visit, VisitKind, VisitPhoto
+from .models import MAX_ACCURACY_M, ActionItem, MentorAssignment, Visit, VisitKind, VisitPhoto
 
 #: photos per visit
 MAX_PHOTOS = 5
@@ -44,6 +44,10 @@ MAX_ACTION_ITEMS = 10
 CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 #: dates outside these years are typing mistakes (and year 1 cannot even be shifted to UTC)
 SANE_YEARS = (2000, 2100)
+#: the earliest day a visit can be logged for: the programme began in 2018
+EARLIEST_VISIT = date(2018, 1, 1)
+#: the next visit and an action item's deadline fall within this many days of the visit
+PLAN_DAYS = 365
 
 
 # --- WIB calendar --------------------------------------------------------------------------
@@ -339,7 +343,7 @@ def location_of(data: VisitInput) -> tuple[float | None, float | None, float | N
     lat, lon, acc = _float(data.latitude), _float(data.longitude), _float(data.accuracy)
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None, None, None
-    if acc is not None and acc < 0:
+    if acc is not None and not 0 <= acc <= MAX_ACCURACY_M:
         acc = None
     return round(lat, 6), round(lon, 6), (round(acc, 1) if acc is not None else None)
 
@@ -353,13 +357,19 @@ def _validate(outlet: Outlet, data: VisitInput, now: datetime, photo_count: int)
     visited_at = None
     if data.visited_at is None:
         err("visited_at", _("Isi tanggal dan jam kunjungan."))
-    elif not SANE_YEARS[0] <= data.visited_at.year <= SANE_YEARS[1]:
-        err("visited_at", _("Tanggal kunjungan tidak masuk akal."))
+    elif data.visited_at.date() < EARLIEST_VISIT:
+        err("visited_at", _("Tanggal kunjungan paling awal %(date)s.", date=wib_date(EARLIEST_VISIT)))
+    elif data.visited_at.date() > wib_today(now) + timedelta(days=1):
+        err("visited_at", _("Kunjungan tidak boleh di masa depan."))
     else:
         visited_at = _as_utc(data.visited_at)
         if visited_at > now + FUTURE_TOLERANCE:
             err("visited_at", _("Kunjungan tidak boleh di masa depan."))
     visit_day = to_wib(visited_at).date() if visited_at else None
+    # plans and deadlines: from the visit's day until a year after it
+    plan_from = visit_day or EARLIEST_VISIT
+    plan_until = (visit_day or wib_today(now)) + timedelta(days=PLAN_DAYS)
+    too_late = _("Paling lambat satu tahun setelah kunjungan (%(date)s).", date=wib_date(plan_until))
     if data.duration_minutes is None or not 1 <= data.duration_minutes <= MAX_DURATION_MINUTES:
         err("duration_minutes", _("Durasi antara 1 dan %(max)d menit.", max=MAX_DURATION_MINUTES))
     try:
@@ -376,10 +386,10 @@ def _validate(outlet: Outlet, data: VisitInput, now: datetime, photo_count: int)
     observations = (data.observations or "").strip()
     if not observations:
         err("observations", _("Tulis pengamatan dan masalah yang ditemukan."))
-    if data.next_visit_on is not None and not SANE_YEARS[0] <= data.next_visit_on.year <= SANE_YEARS[1]:
-        err("next_visit_on", _("Tanggal tidak masuk akal."))
-    elif data.next_visit_on is not None and visit_day is not None and data.next_visit_on < visit_day:
+    if data.next_visit_on is not None and data.next_visit_on < plan_from:
         err("next_visit_on", _("Rencana kunjungan berikutnya tidak boleh sebelum tanggal kunjungan ini."))
+    elif data.next_visit_on is not None and data.next_visit_on > plan_until:
+        err("next_visit_on", too_late)
     actions: list[tuple[int, ActionInput]] = []
     for i, a in enumerate(data.actions):
         if a.blank and a.id is None:
@@ -393,10 +403,10 @@ def _validate(outlet: Outlet, data: VisitInput, now: datetime, photo_count: int)
             err(f"action_items-{i}-owner", _("Siapa yang mengerjakan?"))
         if a.due_on is None:
             err(f"action_items-{i}-due_on", _("Isi tenggat."))
-        elif not SANE_YEARS[0] <= a.due_on.year <= SANE_YEARS[1]:
-            err(f"action_items-{i}-due_on", _("Tanggal tidak masuk akal."))
-        elif visit_day is not None and a.due_on < visit_day:
+        elif a.due_on < plan_from:
             err(f"action_items-{i}-due_on", _("Tenggat tidak boleh sebelum tanggal kunjungan."))
+        elif a.due_on > plan_until:
+            err(f"action_items-{i}-due_on", too_late)
         actions.append((i, a))
     if sum(1 for _i, a in actions if a.description.strip()) > MAX_ACTION_ITEMS:
         err("", _("Paling banyak %(n)d tindak lanjut per kunjungan.", n=MAX_ACTION_ITEMS))
