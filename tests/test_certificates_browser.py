@@ -30,6 +30,8 @@ def test_bulk_issue_progress_zip_download_and_verify_from_qr(app, browser_page, 
     page.goto(f"/certificates/sessions/{session.id}")
     see(page, "Kehadiran tercatat: tidak hadir.")
     page.get_by_role("button", name="Terbitkan untuk semua 8 yang memenuhi syarat").click()
+    see(page, "Terbitkan 8 sertifikat?")  # a wide action asks first and says what will happen
+    page.get_by_role("button", name="Ya, terbitkan 8 sertifikat").click()
     page.wait_for_url("**/certificates/jobs/*")
     # the static script polls the JSON endpoint and reloads when done: the bar reaches 100%
     page.wait_for_selector("#job-finished", timeout=60_000)
