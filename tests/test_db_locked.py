@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from lms.imports import parse
+from lms.imports import parse, services
 from tests.test_import import HEADER, confirm, csv_bytes, row, token_of
 
 
@@ -111,3 +111,56 @@ def test_parsing_a_spreadsheet_holds_no_write_lock(client, login_as, db, monkeyp
     r = confirm(client, token_of(r))
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     assert seen == [(False, True), (False, True)]
+
+
+def test_checking_the_rows_holds_no_write_lock(client, login_as, db, monkeypatch):
+    """Checking every row (e-mail syntax, phone numbers, dates, kecamatan) is most of the work for a big
+    file: the preview does it as a reader, the confirm before its write transaction."""
+    login_as("coordinator", region="3171")
+    free: list[bool] = []
+    real_read_row = services._read_row
+
+    def probing_read_row(*args, **kwargs):  # type: ignore[no-untyped-def]
+        free.append(can_write_now(db) and not services.db.session().info.get("txn_depth"))
+        return real_read_row(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_read_row", probing_read_row)
+    r = client.form_post("/import/outlets", {"file": (io.BytesIO(csv_bytes([HEADER, row(1), row(2)])), "a.csv"),
+                                             "cohort": ""})
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    r = confirm(client, token_of(r))
+    assert r.status_code == 200 and "Impor selesai" in r.get_data(as_text=True), r.get_data(as_text=True)[:3000]
+    assert free == [True, True, True, True]  # two rows, twice
+
+
+def test_rows_are_checked_again_when_reference_data_changed_meanwhile(app, db, factory, monkeypatch):
+    """The confirm reuses the rows checked before its transaction only when the kecamatan, regions,
+    cohort and the importer's own region are still as they were."""
+    from lms.permissions import SYSTEM
+    from lms.places.models import Kecamatan
+
+    calls: list[int] = []
+    real_read_row = services._read_row
+
+    def counting_read_row(number, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(number)
+        return real_read_row(number, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_read_row", counting_read_row)
+    data = csv_bytes([HEADER, row(1)])
+    real_plan = services._plan
+
+    def plan_after_a_rename(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kec = db.session.scalar(sa.select(Kecamatan).where(Kecamatan.name == "Gambir"))
+        kec.name = "Gambir Baru"  # inside the write transaction: the rows must be read again
+        db.session.flush()
+        return real_plan(*args, **kwargs)
+
+    services.apply_import(SYSTEM, data, "a.csv")
+    assert calls == [2]  # read once, before the transaction, and reused
+    calls.clear()
+    monkeypatch.setattr(services, "_plan", plan_after_a_rename)
+    with pytest.raises(services.ImportRejected) as e:
+        services.apply_import(SYSTEM, csv_bytes([HEADER, row(2)]), "b.csv")
+    assert calls == [2, 2]
+    assert any("Gambir" in err.message and "tidak dikenal" in err.message for err in e.value.preview.errors)

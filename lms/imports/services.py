@@ -407,12 +407,32 @@ def read_sheet(data: bytes) -> Sheet:
             raise Invalid({"file": [str(e)]}) from None
 
 
-def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None, sheet: Sheet) -> Preview:
-    _require(actor)
+@dataclass
+class _RowsRead:
+    """Every row checked against the reference data only (see :func:`_read_rows`)."""
+
+    #: what the checks depended on: the day, the importer's role and region, the cohort, kecamatan and regions
+    key: tuple[Any, ...]
+    rows: list[PlannedRow]
+    cohort: Cohort | None
+
+
+def _reference(actor: Any, cohort_id: int | None) -> tuple[tuple[Any, ...], Cohort | None, _Places, date]:
     cohort = _cohort(actor, cohort_id)
     places = _places()
-    headers = sheet.headers
     today = to_wib(utcnow()).date()
+    key = (today, getattr(actor, "role", None), getattr(actor, "region_id", None),
+           None if cohort is None else (cohort.id, tuple(sorted(r.id for r in cohort.regions))),
+           tuple(sorted((k.id, k.name, k.code, k.region_id) for k in set(places.kecamatan_by_key.values()))),
+           tuple(sorted((r.id, r.name, r.code) for r in places.regions.values())))
+    return key, cohort, places, today
+
+
+def _read_rows(actor: Any, sheet: Sheet, cohort_id: int | None) -> _RowsRead:
+    """The checks that need no existing outlet or user: most of the CPU time of a big file
+    (e-mail syntax, phone numbers, dates, kecamatan names), and duplicates inside the file."""
+    key, cohort, places, today = _reference(actor, cohort_id)
+    headers = sheet.headers
     rows = [_read_row(n, cells, headers, places, actor, cohort, today) for n, cells in sheet.rows]
 
     # duplicates inside the file: the second and later rows are wrong, naming the first
@@ -431,6 +451,18 @@ def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None, sheet: 
                                             row=first_email[r.email]))
             else:
                 first_email[r.email] = r.number
+    return _RowsRead(key, rows, cohort)
+
+
+def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None, sheet: Sheet,
+          read: _RowsRead | None = None) -> Preview:
+    """The whole check. ``read``: rows checked earlier (outside the write transaction), reused when the
+    reference data they were checked against is unchanged, else checked again."""
+    _require(actor)
+    if read is None or _reference(actor, cohort_id)[0] != read.key:
+        read = _read_rows(actor, sheet, cohort_id)
+    rows, cohort = read.rows, read.cohort
+    headers = sheet.headers
 
     outlets, users, managed = _load_existing(rows)
     for r in rows:
@@ -483,7 +515,8 @@ def preview_import(actor: Any, data: bytes, filename: str, cohort_id: int | None
     """
     _require(actor)
     sheet = read_sheet(data)
-    return _plan(actor, data, filename, cohort_id, sheet)
+    with unlocked():  # it writes nothing: checking a big file must not keep others from writing
+        return _plan(actor, data, filename, cohort_id, sheet)
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -499,9 +532,13 @@ def apply_import(actor: Any, data: bytes, filename: str, cohort_id: int | None =
     Raises ImportRejected (with the preview) when any row has an error: then nothing is written.
     """
     _require(actor)
-    sheet = read_sheet(data)  # before the write transaction: parsing holds no lock
+    # the slow parts before the write transaction, so that they hold no lock: parsing, and the row checks
+    # that need only reference data (reused inside when that data is unchanged)
+    sheet = read_sheet(data)
+    with unlocked():
+        read = _read_rows(actor, sheet, cohort_id)
     with transaction():
-        preview = _plan(actor, data, filename, cohort_id, sheet)
+        preview = _plan(actor, data, filename, cohort_id, sheet, read)
         if not preview.ok:
             raise ImportRejected(preview)
         result = _apply(actor, preview, ip)
