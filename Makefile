@@ -13,18 +13,20 @@ PG_WORKERS ?= 2
 
 # Debian packages: WeasyPrint's Pango and HarfBuzz subsetting (without libharfbuzz-subset0
 # WeasyPrint falls back to a 5x slower font subsetter), and for the tests Chromium,
-# poppler (pdftoppm/pdftotext) and zbar (QR decoding).
+# poppler (pdftoppm/pdftotext), zbar (QR decoding) and a Java runtime (the Nu HTML checker).
 RUN_DEB := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEB := chromium poppler-utils zbar-tools libzbar0
+TEST_DEB := chromium poppler-utils zbar-tools libzbar0 default-jre-headless
+# the markup checkers of tests/test_markup.py (axe-core, vnu-jar) from npm, pinned in tests/tools
+CHECKERS := tests/tools/node_modules/.installed
 
-.PHONY: run test test-pg bench install install-dev sysdeps sysdeps-test migrate seed translations secret clean
+.PHONY: run test test-pg bench install install-dev sysdeps sysdeps-test sysdeps-npm checkers migrate seed translations secret clean
 
 run: install sysdeps migrate seed
 	@echo "Serving on http://$(HOST):$(PORT)  (demo logins: see README.md)"
 	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" LMS_SESSION_COOKIE_SECURE=false LMS_REMEMBER_COOKIE_SECURE=false \
 	  LMS_BASE_URL="http://$(HOST):$(PORT)" $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev sysdeps sysdeps-test translations
+test: install-dev sysdeps sysdeps-test checkers translations
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # the database tests again on PostgreSQL (LMS_TEST_DATABASE_URL, default: local test database)
@@ -68,6 +70,18 @@ sysdeps:
 sysdeps-test:
 	$(call ensure_deb,$(TEST_DEB))
 
+# npm comes with Node.js; Debian's npm package brings both when neither is there
+sysdeps-npm:
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory NPM_DEB=npm sysdeps-npm-deb
+sysdeps-npm-deb:
+	$(call ensure_deb,$(NPM_DEB))
+
+checkers: $(CHECKERS)
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; Debian's is used instead
+$(CHECKERS): tests/tools/package.json tests/tools/package-lock.json | sysdeps-npm
+	npm ci --prefix tests/tools --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 # compile the English catalogue (.po -> .mo, not committed); an error stops the build
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile -f -d lms/translations >/dev/null
@@ -83,5 +97,5 @@ seed: migrate
 	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" $(FLASK) seed-if-empty
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis tests/tools/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -403,3 +403,14 @@ class Form(FlaskForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):  # type: ignore[no-untyped-def]
             return _WTFormsTranslations()
+
+        def render_field(self, field, render_kw):  # type: ignore[no-untyped-def]
+            # hidden inputs and submit buttons have no label to point at them: without an id, two
+            # forms on one page (revoke and correct, deactivate and reset) do not repeat
+            # id="csrf_token" or id="submit"
+            if field.type in _NO_ID_FIELDS and "id" not in render_kw:
+                render_kw = {**render_kw, "id": False}
+            return super().render_field(field, render_kw)
+
+
+_NO_ID_FIELDS = frozenset({"CSRFTokenField", "HiddenField", "SubmitField"})

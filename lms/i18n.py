@@ -119,6 +119,58 @@ def wib_date(value: date | datetime | None, fmt: str = "medium") -> str:
     return format_date(value, fmt)
 
 
+def machine_datetime(value: date | datetime | None) -> str:
+    """The value of a ``<time datetime="…">`` attribute: ISO 8601 in whole seconds (HTML allows
+    at most three digits of a fraction; Python's isoformat writes six)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    return value.isoformat()
+
+
+#: the words of download file names in English (the Indonesian word is the key). They live here
+#: rather than in the catalogue because a file name must stay ASCII without spaces.
+FILE_WORDS_EN = {
+    "sertifikat": "certificate",            # one certificate's PDF
+    "daftar-sertifikat": "certificates",    # many: the ZIP of a bulk run, the certificates export
+    "kelulusan": "completion",
+    "kemajuan": "progress",
+    "kehadiran": "attendance",
+    "kunjungan": "visits",
+    "foto-kunjungan": "visit-photo",
+    "bukti": "evidence",
+    "log-audit": "audit-log",
+    "templat-impor-e-warong": "e-warong-import-template",
+}
+#: a key whose Indonesian word differs from the key itself
+FILE_WORDS_ID = {"daftar-sertifikat": "sertifikat"}
+
+
+def file_name(*parts: Any, ext: str) -> str:
+    """A download's file name in the interface language: ``file_name("sertifikat", serial, ext="pdf")``
+    gives sertifikat-….pdf in Indonesian and certificate-….pdf in English. Words listed in
+    FILE_WORDS_EN are translated; other parts (codes, dates, numbers) are kept. Only ASCII letters,
+    digits, ``.``, ``_`` and ``-`` remain, so the name is safe in a Content-Disposition header."""
+    return f"{file_stem(*parts)}.{ext}"
+
+
+def file_stem(*parts: Any) -> str:
+    """:func:`file_name` without the extension."""
+    import re
+
+    from flask_babel import get_locale
+
+    loc = get_locale()
+    english = loc is not None and loc.language == "en"
+    words = []
+    for part in parts:
+        text = str(part)
+        text = FILE_WORDS_EN.get(text, text) if english else FILE_WORDS_ID.get(text, text)
+        words.append(text)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(words)).strip("-.") or "berkas"
+
+
 @never_fails
 def number(value: int | float | None) -> str:
     """A count with the locale's thousands separator: 1.234 in Indonesian, 1,234 in English.
@@ -148,6 +200,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["wib_date"] = wib_date
     app.jinja_env.filters["num"] = number
+    app.jinja_env.filters["machine_datetime"] = machine_datetime
     from .people.phone import display_phone, tel_uri, whatsapp_digits
 
     app.jinja_env.filters["phone"] = display_phone

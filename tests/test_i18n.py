@@ -34,7 +34,7 @@ def test_switching_to_english_is_remembered_in_a_cookie(client):
     for _ in range(2):  # on every following request
         html = client.get("/login").get_data(as_text=True)
         assert _lang(html) == "en"
-        assert 'name="lang" value="id" lang="id">Bahasa Indonesia</button>' in html
+        assert 'name="lang" value="id" lang="id"><span class="wide-only">Bahasa </span>Indonesia</button>' in html
     # and back
     client.form_post("/lang", {"lang": "id", "next": "/login"})
     assert _lang(client.get("/login").get_data(as_text=True)) == "id"

@@ -15,10 +15,8 @@ class AuditFilterForm(Form):
     actor = StringField(_l("E-mail pelaku"), validators=[Optional(), Length(max=254)],
                         render_kw={"inputmode": "email", "autocomplete": "off", "placeholder": _l("nama@contoh.id")})
     action = SelectField(_l("Tindakan"), choices=[], validators=[Optional()])
-    start = BoundedDateField(_l("Dari tanggal"), [Optional()],
-                             render_kw={"placeholder": "TTTT-BB-HH"})
-    end = BoundedDateField(_l("Sampai tanggal"), [Optional()],
-                           render_kw={"placeholder": "TTTT-BB-HH"})
+    start = BoundedDateField(_l("Dari tanggal"), [Optional()])
+    end = BoundedDateField(_l("Sampai tanggal"), [Optional()])
 
 
 class AuditExportForm(AuditFilterForm):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import export
+from ..i18n import file_stem
 from ..errors import Invalid
 from ..forms_common import int_or_none, options
 from ..people.auth import client_ip
@@ -81,5 +82,5 @@ def export_log():
         else:
             from ..visits.services import wib_today
 
-            return export.download(fmt, f"log-audit-{wib_today():%Y%m%d}", _("Log audit"), header, rows)
+            return export.download(fmt, file_stem("log-audit", f"{wib_today():%Y%m%d}"), _("Log audit"), header, rows)
     return _render(form, None, 422)

@@ -91,10 +91,6 @@ class Certificate(Base):
     def is_active(self) -> bool:
         return self.status is CertificateStatus.ACTIVE
 
-    @property
-    def download_name(self) -> str:
-        return "sertifikat-" + self.serial.replace("/", "-") + ".pdf"
-
 
 class CertificateCounter(Base):
     """The last serial number used per kind and year; taken with an atomic UPDATE … RETURNING."""

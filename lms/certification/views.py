@@ -17,7 +17,7 @@ from flask_login import current_user
 from ..confirm import is_confirmed, render_confirm
 from ..db import utcnow
 from ..errors import Invalid, NotFound
-from ..i18n import to_wib
+from ..i18n import file_name, to_wib
 from ..forms_common import int_or_none, options
 from ..people.auth import client_ip
 from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
@@ -160,7 +160,8 @@ def download(cert_id: str):
         data = services.ensure_pdf(cert)
     except FileNotFoundError:
         abort(404)
-    resp = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=cert.download_name,
+    resp = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=file_name("sertifikat", cert.serial, ext="pdf"),
                      max_age=0, etag=cert.pdf_sha256 or True)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -400,6 +401,7 @@ def job_zip(job_id: str):
     except (NotFound, FileNotFoundError):
         abort(404)
     resp = send_file(tmp, mimetype="application/zip", as_attachment=True,
-                     download_name=f"sertifikat-{job.kind}-run-{job.id}.zip", max_age=0)
+                     download_name=file_name("daftar-sertifikat", "kelulusan" if job.kind == "completion" else job.kind, job.id,
+                                             ext="zip"), max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

@@ -53,7 +53,7 @@ def _short(label: str) -> str:
 def hbars(chart_id: str, title: str, desc: str, bars: Sequence[Bar], max_value: float | None = None) -> Markup:
     """Horizontal bars, one per row: the label above, the bar below with its value at the end.
 
-    Bars with ``href`` are links (keyboard-focusable, named by their label and value).
+    Bars with ``href`` are links (keyboard-focusable, named by the label and value they show).
     """
     top = max([max_value or 0] + [b.value for b in bars]) or 1
     span = WIDTH - VALUE_W
@@ -68,7 +68,10 @@ def hbars(chart_id: str, title: str, desc: str, bars: Sequence[Bar], max_value: 
                f'<rect class="chart-bar chart-bar-{escape(b.css)}" x="0" y="{y + 17}" width="{w:.1f}" height="{BAR}" rx="2"/>'
                f'<text class="chart-value" x="{w + 6:.1f}" y="{y + 28}">{escape(text)}</text>')
         if b.href:
-            row = (f'<a href="{escape(b.href)}" class="chart-link" aria-label="{escape(b.label)}: {escape(text)}">'
+            # the link is named by the text it shows (label and value), so what a speech-input user
+            # reads is its name (WCAG 2.5.3); a shortened label gets the full one as its <title>
+            title = f"<title>{escape(b.label)} {escape(text)}</title>" if _short(b.label) != b.label else ""
+            row = (f'<a href="{escape(b.href)}" class="chart-link">{title}'
                    f'<rect class="chart-hit" x="0" y="{y}" width="{WIDTH}" height="{ROW}"/>{row}</a>')
         parts.append(row)
     return _svg(chart_id, title, desc, max(len(bars), 1) * ROW + 2, "".join(parts), interactive)

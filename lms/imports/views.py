@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..errors import Invalid, NotFound
 from ..export import csv_stream
 from ..forms_common import int_or_none, options
+from ..i18n import file_name
 from ..people.auth import client_ip
 from ..permissions import rule
 from . import bp, services, staging
@@ -102,5 +103,5 @@ def confirm():
 def template():
     rows = services.template_rows(_actor())
     return Response(csv_stream(services.TEMPLATE_HEADER, rows), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="templat-impor-e-warong.csv"',
+                    headers={"Content-Disposition": f'attachment; filename="{file_name("templat-impor-e-warong", ext="csv")}"',
                              "Cache-Control": "private, no-store"})

@@ -13,7 +13,7 @@ from flask_login import current_user
 from .. import files, permissions
 from ..errors import Invalid
 from ..forms_common import int_or_none
-from ..i18n import never_fails, to_wib
+from ..i18n import file_name, never_fails, to_wib
 from ..people.auth import client_ip
 from ..permissions import AUTHENTICATED, allowed, load, rule
 from ..places.models import Outlet
@@ -191,7 +191,7 @@ def evidence_file(evidence_id: str):
         abort(404)
     if not path.exists():
         abort(404)
-    name = f"bukti-{ev.id}.{files.EXTENSIONS[ev.file.content_type]}"
+    name = file_name("bukti", ev.id, ext=files.EXTENSIONS[ev.file.content_type])
     # shown in the browser (an image, a PDF in its viewer: a reviewer on a phone) unless ?unduh=1 asks
     # for a download; either way sandboxed, never cached, and never sniffed (X-Content-Type-Options)
     resp = send_file(path, mimetype=ev.file.content_type, as_attachment=request.args.get("unduh") == "1",

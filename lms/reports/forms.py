@@ -21,7 +21,5 @@ class ExportForm(Form):
     kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
     status = RadioField(_l("Pendaftaran (kemajuan)"), choices=[], default="active")
     # the shared date range (2000-01-01 .. today + 5 years), each with its own widget
-    start = BoundedDateField(_l("Dari tanggal"), [Optional()],
-                             render_kw={"placeholder": "TTTT-BB-HH"})
-    end = BoundedDateField(_l("Sampai tanggal"), [Optional()],
-                           render_kw={"placeholder": "TTTT-BB-HH"})
+    start = BoundedDateField(_l("Dari tanggal"), [Optional()])
+    end = BoundedDateField(_l("Sampai tanggal"), [Optional()])

@@ -66,7 +66,7 @@ DATASETS: dict[str, Dataset] = {d.key: d for d in (
             _l("Kunjungan pendamping"), "kunjungan"),
     Dataset("certificates", _l("Sertifikat"),
             _l("Satu baris per sertifikat yang diterbitkan, termasuk yang dicabut. Rentang tanggal: tanggal terbit."),
-            _l("Sertifikat"), "sertifikat"),
+            _l("Sertifikat"), "daftar-sertifikat"),
 )}
 FORMAT_LABELS = {"csv": _l("CSV (teks, untuk Excel dan LibreOffice)"), "xlsx": _l("XLSX (buku kerja Excel)")}
 
@@ -414,7 +414,8 @@ def export(actor: Any, dataset: str, f: Filters, *, fmt: str = "csv", ip: str | 
 
 
 def file_stem(dataset: str, f: Filters, today: date) -> str:
-    """e.g. kemajuan-3171-20240105, kunjungan-20180401-20180430."""
+    """e.g. kemajuan-3171-20240105, kunjungan-20180401-20180430 (progress-…, visits-… in English)."""
+    from ..i18n import file_stem
     parts = [DATASETS[dataset].slug]
     if f.region_id:
         code = db.session.scalar(sa.select(Region.code).where(Region.id == f.region_id))
@@ -424,4 +425,4 @@ def file_stem(dataset: str, f: Filters, today: date) -> str:
         parts.append(f"{(f.start or EARLIEST):%Y%m%d}-{(f.end or today):%Y%m%d}")
     else:
         parts.append(f"{today:%Y%m%d}")
-    return "-".join(parts)
+    return file_stem(*parts)

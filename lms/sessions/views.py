@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from ..confirm import is_confirmed, render_confirm
 from ..errors import Invalid
 from ..forms_common import int_or_none, options
-from ..i18n import never_fails, plain, to_wib
+from ..i18n import file_name, never_fails, plain, to_wib
 from ..people.auth import safe_next
 from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
 from ..places.services import regions_for
@@ -499,7 +499,7 @@ def session_ics(session_id: str):
     place = services.place_of(_actor(), session)
     tentative = [session.id] if place and place.status == "waitlisted" else []
     return _ics_response(services.ics([session], name=session.title, tentative=tentative),
-                         filename=f"bimtek-{session.id}.ics")
+                         filename=file_name("bimtek", session.id, ext="ics"))
 
 
 @bp.route("/calendar/feed", methods=["GET", "POST"])

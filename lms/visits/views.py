@@ -19,7 +19,7 @@ from ..db import utcnow
 from ..errors import Invalid
 from ..export import csv_stream
 from ..forms_common import int_or_none, options
-from ..i18n import to_wib
+from ..i18n import file_name, to_wib
 from ..people.auth import client_ip, safe_next
 from ..permissions import AUTHENTICATED, allowed, authorize, load, rule
 from ..places.models import Outlet
@@ -299,8 +299,8 @@ def visit_photo(photo_id: str):
         abort(404)
     if not path.exists():
         abort(404)
-    resp = send_file(path, mimetype=p.file.content_type, download_name=f"kunjungan-{p.visit_id}-foto-{p.id}."  # type: ignore[union-attr]
-                     f"{files.EXTENSIONS[p.file.content_type]}", max_age=0)  # type: ignore[union-attr]
+    resp = send_file(path, mimetype=p.file.content_type, download_name=file_name("foto-kunjungan", p.visit_id, p.id,  # type: ignore[union-attr]
+                                                 ext=files.EXTENSIONS[p.file.content_type]), max_age=0)  # type: ignore[union-attr]
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return resp
@@ -370,7 +370,7 @@ def export():
         except Invalid as e:
             e.apply_to_form(form)
         else:
-            name = f"kunjungan-{form.start.data:%Y%m%d}-{form.end.data:%Y%m%d}.csv"  # type: ignore[str-format]
+            name = file_name("kunjungan", f"{form.start.data:%Y%m%d}", f"{form.end.data:%Y%m%d}", ext="csv")  # type: ignore[str-format]
             return Response(stream_with_context(csv_stream(services.export_header(), rows)),
                             mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                           "Cache-Control": "private, no-store"})

@@ -1,0 +1,51 @@
+"""Shared markup helpers give valid HTML: required selects, ids of hidden fields and buttons,
+machine-readable times. (The crawl in tests/test_markup.py checks every page with vnu and axe.)"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from wtforms import HiddenField, SelectField, SubmitField
+from wtforms.validators import DataRequired
+
+from lms.forms_common import Form, options
+from lms.i18n import machine_datetime
+
+
+class _Form(Form):
+    class Meta:
+        csrf = False
+
+    kind = SelectField("Jenis", validators=[DataRequired()])
+    cohort = SelectField("Angkatan", validators=[DataRequired()])
+    target = SelectField("Penerima", validators=[DataRequired()])
+    token = HiddenField()
+    submit = SubmitField("Simpan")
+
+
+def _render(app, source: str, form: Form) -> str:
+    return app.jinja_env.from_string('{% from "macros/forms.html" import field %}' + source).render(f=form)
+
+
+def test_a_required_select_is_required_only_with_an_empty_first_option(app):
+    with app.test_request_context():
+        form = _Form()
+        form.kind.choices = options([("NIB", "NIB"), ("IUMK", "IUMK")])
+        form.cohort.choices = options([("", "Pilih angkatan"), ("1", "Angkatan 1")])
+        form.target.choices = {"Wilayah": options([("r1", "Jakarta Pusat")])}
+        html = _render(app, "{{ field(f.kind) }}|{{ field(f.cohort) }}|{{ field(f.target) }}", form)
+    kind, cohort, target = html.split("|")
+    assert "<select" in kind and "required" not in kind
+    assert "required" in cohort
+    assert "<optgroup" in target and "required" not in target
+
+
+def test_hidden_fields_and_buttons_have_no_id_so_two_forms_can_share_a_page(app):
+    with app.test_request_context():
+        html = _render(app, "{{ f.token() }}{{ f.submit() }}{{ f.token() }}{{ f.submit() }}", _Form())
+    assert "id=" not in html and html.count('name="submit"') == 2
+
+
+def test_time_attributes_are_whole_seconds():
+    at = datetime(2026, 12, 6, 7, 31, 12, 655037, tzinfo=timezone.utc)
+    assert machine_datetime(at) == "2026-12-06T07:31:12+00:00"
+    assert machine_datetime(None) == ""

@@ -1,0 +1,78 @@
+"""Every page each role can reach passes the Nu HTML checker and axe-core (serious and critical).
+
+One crawl per role (admin, coordinator, mentor, trainee, anonymous) over the links of a seeded
+world, at most three URLs per URL rule, through the Flask test client; the HTML of every page goes
+through vnu.jar in one Java run. axe runs in Chromium once per URL rule (the other URLs of a rule
+share its template) and once per error status: staff pages on a desktop, the others on a 360 px phone.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.browser_helpers import sign_in
+from tests.conftest import TEST_PASSWORD
+from tests.factories import endpoint_urls
+from tests.markup import Crawl, axe, crawl, require_tools, vnu
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+#: non-HTML endpoints the crawl need not fetch (files: PDFs, spreadsheets, calendars, images)
+FILES = {"certification.download", "certification.job_zip", "programme.evidence_file", "visits.visit_photo",
+         "visits.export", "reports.download", "audit.export_log", "imports.template", "sessions.session_ics",
+         "sessions.feed", "sessions.qr_svg", "certification.job_status", "visits.csrf_token", "core.healthz"}
+
+
+def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live_server, _playwright, tmp_path):
+    require_tools()
+    started = time.perf_counter()
+    w = factory.world()
+    factory.completed_enrolment(cohort=w.cohort)
+    seeds = ["/", "/home"] + list(endpoint_urls(w).values())
+    # (phone roles first: a page they share with staff is checked by axe on the phone)
+    roles = {"trainee": (w.owner, PHONE), "mentor": (w.mentor, PHONE), "anonymous": (None, PHONE),
+             "coordinator": (w.users["coord_3171"], DESKTOP), "admin": (w.users["admin"], DESKTOP)}
+    result = Crawl()
+    for role, (user, _device) in roles.items():
+        client = app.test_client()
+        if user is not None:
+            assert client.form_post("/login", {"email": user.email, "password": TEST_PASSWORD}).status_code == 302
+        crawl(app, client, role, seeds, result, skip_endpoints=FILES)
+    crawled = time.perf_counter()
+
+    html_errors = vnu(result.pages, tmp_path / "pages")
+    validated = time.perf_counter()
+
+    axe_problems: list[str] = []
+    checked: set[object] = set()
+    for role, (user, device) in roles.items():
+        todo = []
+        for p in result.pages:
+            kind = p.endpoint if p.status == 200 else p.status  # error pages share one template
+            if p.role == role and kind not in checked:
+                checked.add(kind)
+                todo.append(p)
+        if not todo:
+            continue
+        context = _playwright.new_context(base_url=live_server.url, bypass_csp=True, **device)
+        context.set_default_timeout(10_000)
+        try:
+            page = context.new_page()
+            if user is not None:
+                sign_in(page, user.email)
+            for p in todo:
+                page.goto(p.url)
+                axe_problems += [f"{role} {p.url}: {v}" for v in axe(page)]
+        finally:
+            context.close()
+    elapsed = time.perf_counter() - started
+    print(f"\nmarkup: {len(result.pages)} pages checked by vnu, {len(checked)} by axe in {elapsed:.1f} s "
+          f"(world and crawl {crawled - started:.1f} s, vnu {validated - crawled:.1f} s); "
+          f"{len(html_errors)} HTML errors, {len(axe_problems)} axe violations")
+    by_role = {r: sum(1 for p in result.pages if p.role == r) for r in roles}
+    assert all(n >= 5 for n in by_role.values()), by_role
+    assert not html_errors and not axe_problems, (
+        "Nu HTML checker:\n" + "\n".join(html_errors[:60]) + "\naxe-core:\n" + "\n".join(axe_problems[:60]))
