@@ -55,7 +55,7 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("places.outlet_create", "POST", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("places.outlet_detail", "GET", {}, (L, 404, 200, 200, 200, 404, 200, 200)),
     ("places.outlet_edit", "GET", {}, (L, 404, 403, 403, 200, 404, 200, 200)),
-    ("places.outlet_edit", "POST", {}, (L, 404, 403, 403, 200, 404, 200, 200)),
+    ("places.outlet_edit", "POST", {}, (L, 404, 403, 403, 422, 404, 422, 422)),  # empty: form errors
     ("programme.my_progress", "GET", {}, (L, 200, 200, 403, 403, 403, 403, 403)),
     ("programme.enrolment_detail", "GET", {}, (L, 404, 200, 200, 200, 404, 200, 200)),
     ("programme.evidence_new", "GET", {}, (L, 404, 200, 200, 200, 404, 200, 200)),
