@@ -250,6 +250,16 @@ def can_mark_actions(user: Actor, visit: Any, outlet_in_caseload: bool | None = 
     return False
 
 
+def can_mark_action_item(user: Actor, item: Any) -> bool:
+    """One action item: whoever may mark the visit's items; the outlet's manager marks the items
+    assigned to them ("Pengelola" or their name, see visits.services.is_manager_task)."""
+    if _is(user, Role.TRAINEE):
+        from .visits.services import is_manager_task
+
+        return item.visit.outlet.manager_id == user.id and is_manager_task(item.owner, user)
+    return can_mark_actions(user, item.visit)
+
+
 def can_assign_mentor(user: Actor, outlet: Outlet) -> bool:
     """Put an outlet in a mentor's caseload: coordinators in region (all-DKI: all), admins."""
     return can_edit_outlet(user, outlet)
@@ -368,6 +378,7 @@ RULES: dict[str, Callable[..., bool]] = {
     "visit.edit": lambda u, obj: can_edit_visit(u, obj),
     "visit.staff_notes": lambda u, obj=None: is_staff(u),
     "visit.actions": lambda u, obj: can_mark_actions(u, obj),
+    "action_item.mark": lambda u, obj: can_mark_action_item(u, obj),
     "visits.mine": lambda u, obj=None: _is(u, Role.TRAINEE),
     "visits.dashboard": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     "visits.export": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),

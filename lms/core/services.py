@@ -29,6 +29,7 @@ def home_context(actor: User) -> dict[str, Any]:
             cur = curriculum_for(enrolment.cohort)
             ctx["stages"] = cur.stages
             ctx["current_stage"] = cur.stage(enrolment.current_stage) if enrolment.current_stage else None
+        ctx.update(trainee_guide(actor, enrolment))
         # training sessions: my upcoming sessions and the cancelled ones to tell me about
         from ..sessions.services import trainee_home
 
@@ -56,3 +57,26 @@ def home_context(actor: User) -> dict[str, Any]:
 
         ctx["review_waiting"] = review_queue(actor, per_page=1)[1]
     return ctx
+
+
+def trainee_guide(actor: User, enrolment: Any) -> dict[str, Any]:
+    """What the trainee's home page leads with: the next step in one sentence, submissions sent back,
+    their mentor and the visit action items assigned to them."""
+    from flask_babel import get_locale
+
+    from ..programme import guide
+    from ..programme.services import outlet_evidence, progress_for
+    from ..visits.services import current_assignment, manager_action_items, wib_today
+
+    outlet = actor.managed_outlet
+    out: dict[str, Any] = {"next": None, "returned": [], "assignment": None, "my_actions": [], "today": wib_today()}
+    if enrolment is not None:
+        loc = get_locale()
+        evidence = outlet_evidence(enrolment.outlet_id)
+        out["next"] = guide.next_step(enrolment, progress_for(enrolment), evidence, loc.language if loc else "id")
+        out["returned"] = sorted((e for e in evidence if e.status.value == "returned"),
+                                 key=lambda e: (e.reviewed_at is None, e.reviewed_at, e.id))
+    if outlet is not None:
+        out["assignment"] = current_assignment(outlet.id)
+        out["my_actions"] = manager_action_items(actor, outlet.id)
+    return out

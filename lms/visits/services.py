@@ -559,9 +559,40 @@ def update_visit(actor: Any, visit: Visit, data: VisitInput, photos: Sequence[Ch
     return visit
 
 
+#: how an action item names the outlet's manager ("who will do it" is free text agreed at the visit):
+#: these words, or the manager's own name, compared without case, honorifics and punctuation
+MANAGER_OWNERS = {"pengelola", "pengelola e-warong", "pengelola ewarong", "pengelola warung", "manager"}
+_HONORIFIC = re.compile(r"^(ibu|bu|bapak|pak|bp|sdr|sdri|saudara|saudari)\.?\s+", re.I)
+
+
+def _owner_key(text: str) -> str:
+    key = " ".join((text or "").replace(",", " ").split()).lower().rstrip(".")
+    return _HONORIFIC.sub("", key)
+
+
+def is_manager_task(owner: str, manager: Any) -> bool:
+    """Is an action item with this ``owner`` text the outlet manager's own task ("Pengelola", "Ibu Siti Rahmawati")?"""
+    key = _owner_key(owner)
+    if not key:
+        return False
+    name = _owner_key(getattr(manager, "full_name", "") or "")
+    return key in MANAGER_OWNERS or (bool(name) and key == name)
+
+
+def manager_action_items(manager: User, outlet_id: int, *, open_only: bool = True) -> list[ActionItem]:
+    """The action items of the outlet's visits that are the manager's own tasks, due first (one query)."""
+    q = sa.select(ActionItem).where(ActionItem.outlet_id == outlet_id).options(joinedload(ActionItem.visit))
+    if open_only:
+        q = q.where(ActionItem.done_at.is_(None))
+    items = db.session.scalars(q.order_by(ActionItem.due_on, ActionItem.id)).all()
+    return [a for a in items if is_manager_task(a.owner, manager)]
+
+
 def set_action_done(actor: Any, item: ActionItem, done: bool = True, *, now: datetime | None = None,
                     ip: str | None = None) -> ActionItem:
-    if not permissions.can(actor, "visit.actions", item.visit):
+    """Mark an action item done (or open again): staff who may mark the visit's items, or the outlet's
+    manager for the items assigned to them (``action_item.mark``)."""
+    if not permissions.can(actor, "action_item.mark", item):
         raise NotAllowed()
     with transaction():
         if done and item.done_at is None:
