@@ -56,12 +56,15 @@ def test_entries_newest_first_with_actor_label_target_ip_and_details(client, fac
     failed, updated, seeded, unknown = rows
     assert "Gagal masuk" in failed and "auth.login_failed" in failed and "anonim" in failed
     assert "198.51.100.7" in failed and "siapa@uji.example" in failed
-    assert "Koordinator Pusat" in updated and "koor@uji.example" in updated
+    assert f'<a href="/users/{coord.id}">Koordinator Pusat</a>' in updated and "koor@uji.example" in updated
     assert "Data e-Warong diubah" in updated and "outlet.updated</code>" in updated
-    assert f'href="/outlets/{outlet.id}"' in updated and "203.0.113.5" in updated
+    # the object by name, with its page
+    assert f'<a href="/outlets/{outlet.id}">{outlet.code} · {outlet.name}</a>' in updated and "203.0.113.5" in updated
     assert "10 Apr 2018" in updated and "09.00" in updated  # 02:00 UTC is 09:00 WIB
     assert "&lt;b&gt;tebal&lt;/b&gt;" in updated and "<b>tebal</b>" not in updated  # escaped, never HTML
-    assert '<dt>changes</dt><dd>{&#34;name&#34;: [&#34;Lama&#34;, &#34;Baru&#34;]}</dd>' in updated
+    # details as labelled fields, not JSON
+    assert "<dt>Perubahan</dt><dd>Nama: Lama → Baru</dd>" in updated and "&#34;" not in updated
+    assert "<dt>Alasan</dt><dd>akun tidak dikenal</dd>" in failed
     assert "sistem" in seeded and "Data demo dibuat" in seeded
     assert "plugin.something_new" in unknown  # an action without a label shows its code
 
@@ -210,3 +213,149 @@ def test_export_of_the_filtered_entries(app, factory, db, fmt):
     assert entry.actor_id == admin.id
     assert entry.details == {"dataset": "audit", "format": fmt, "actor_email": "KOOR.X@uji.example",
                              "filter_action": "certificate.revoked"}
+
+
+# --- entries read as sentences: objects by name, labelled details, all names in one query ---------------
+
+def test_objects_are_shown_by_name_with_their_page_and_details_as_labelled_fields(client, factory, db, admin):
+    from lms.sessions.models import Registration
+
+    w = factory.world()
+    reg = db.session.scalar(sa.select(Registration).where(Registration.session_id == w.session.id))
+    pusat, utara = factory.region("3171"), factory.region("3172")
+    at = _utc(2018, 4, 10, 2, 0)
+    entries = [
+        ("user.role_changed", "user", w.mentor.id, {"old_role": "mentor", "new_role": "coordinator",
+                                                    "old_region_id": pusat.id, "new_region_id": utara.id}),
+        ("user.deactivated", "user", w.owner.id, {"reason": "Pindah tugas"}),
+        ("outlet.manager_set", "outlet", w.outlet.id, {"user_id": w.owner.id}),
+        ("cohort.created", "cohort", w.cohort.id, {"name": w.cohort.name}),
+        ("enrolment.created", "enrolment", w.enrolment.id, {"cohort_id": w.cohort.id, "outlet_id": w.outlet.id}),
+        ("evidence.verified", "evidence", w.evidence.id, {"evidence_type": "licence", "outlet_id": w.outlet.id}),
+        ("visit.created", "visit", w.visit.id, {"outlet_id": w.outlet.id, "photos": 1, "location": True}),
+        ("session.created", "training_session", w.session.id, {"starts_at": "2018-04-10T01:00:00+00:00"}),
+        ("registration.created", "registration", reg.id, {"session_id": w.session.id, "status": "registered"}),
+        ("certificate.issued", "certificate", w.certificate.id, {"holder_id": w.owner.id, "kind": "bimtek"}),
+        ("certificate.bulk_started", "certificate_job", w.job.id, {"scope": "session", "total": 1234}),
+        ("action_item.done", "action_item", w.action_item.id, {"visit_id": w.visit.id}),
+        ("calendar_feed.revoked", "calendar_feed", 999999, {}),
+        ("auth.login_throttled", "user", w.owner.id, {"scope": "account", "retry_after": 900,
+                                                      "known_device": False, "mystery_key": "x"}),
+        ("session.group_registered", "training_session", w.session.id,
+         {"clashing": [w.owner.id, w.other.id], "registered": 2}),
+    ]
+    for i, (action, ttype, tid, details) in enumerate(entries):
+        _entry(db, action, at.replace(minute=i), admin, target_type=ttype, target_id=str(tid), details=details)
+    html = client.get("/admin/audit?end=2018-04-30").get_data(as_text=True)
+    rows = {re.search(r"<code class=\"sub\">([a-z_.]+)</code>", r).group(1): r for r in _rows(html)}
+    assert len(rows) == len(entries)
+    o = f"{w.outlet.code} · {w.outlet.name}"
+    r = rows["user.role_changed"]
+    assert "Peran pengguna diubah" in r and f'<a href="/users/{w.mentor.id}">{w.mentor.full_name}</a>' in r
+    assert "<dt>Peran lama</dt><dd>Pendamping</dd>" in r and "<dt>Peran baru</dt><dd>Koordinator</dd>" in r
+    assert f"<dt>Wilayah lama</dt><dd>{pusat.name}</dd>" in r and f"<dt>Wilayah baru</dt><dd>{utara.name}</dd>" in r
+    assert "<dt>Alasan</dt><dd>Pindah tugas</dd>" in rows["user.deactivated"]
+    r = rows["outlet.manager_set"]
+    assert f'<a href="/outlets/{w.outlet.id}">{o}</a>' in r
+    assert f'<dt>Pengguna</dt><dd><a href="/users/{w.owner.id}">{w.owner.full_name}</a></dd>' in r
+    assert f'<a href="/cohorts/{w.cohort.id}">{w.cohort.name}</a>' in rows["cohort.created"]
+    assert f'<a href="/enrolments/{w.enrolment.id}">{w.outlet.code} di {w.cohort.name}</a>' in rows["enrolment.created"]
+    r = rows["evidence.verified"]
+    assert f'<a href="/evidence/{w.evidence.id}">Izin usaha · {w.outlet.code}</a>' in r
+    assert "<dt>Jenis bukti</dt><dd>Izin usaha</dd>" in r
+    r = rows["visit.created"]
+    assert f'<a href="/visits/{w.visit.id}">Kunjungan ' in r and "<dt>Lokasi tercatat</dt><dd>ya</dd>" in r
+    r = rows["session.created"]
+    assert f'<a href="/sessions/{w.session.id}">{w.session.title} (10 Apr 2018)</a>' in r
+    assert "<dt>Mulai</dt><dd>10 Apr 2018 08.00.00 WIB</dd>" in r
+    r = rows["registration.created"]
+    assert f'<a href="/sessions/{w.session.id}">{w.owner.full_name} di {w.session.title}</a>' in r
+    assert "<dt>Status</dt><dd>terdaftar</dd>" in r
+    r = rows["certificate.issued"]
+    assert f'<a href="/certificates/{w.certificate.id}">{w.certificate.serial}</a>' in r
+    assert "<dt>Jenis</dt><dd>Bimtek</dd>" in r
+    assert "<dt>Cakupan</dt><dd>satu Bimtek</dd>" in rows["certificate.bulk_started"]
+    assert "<dt>Jumlah</dt><dd>1.234</dd>" in rows["certificate.bulk_started"]
+    assert f'<a href="/visits/{w.visit.id}">{w.action_item.description}</a>' in rows["action_item.done"]
+    r = rows["calendar_feed.revoked"]
+    assert "Tautan kalender" in r and "#999999" in r and "/calendar" not in r  # gone: no link to a 404
+    r = rows["auth.login_throttled"]
+    assert "<dt>Cakupan</dt><dd>akun ini</dd>" in r and "<dt>Boleh mencoba lagi setelah</dt><dd>900 detik</dd>" in r
+    assert "<dt>Perangkat yang dikenal</dt><dd>tidak</dd>" in r and "<dt>mystery key</dt><dd>x</dd>" in r
+    assert f"<dt>Bentrok jadwal</dt><dd>{w.owner.full_name}, {w.other.full_name}</dd>" in rows["session.group_registered"]
+
+
+def test_names_of_every_kind_cost_one_query(client, factory, db, admin, count_queries):
+    w = factory.world()
+    at = _utc(2018, 4, 10, 2, 0)
+    _entry(db, "user.updated", at, admin, target_type="user", target_id=str(w.owner.id))
+    client.get("/admin/audit?end=2018-04-30")
+    with count_queries() as one_kind:
+        client.get("/admin/audit?end=2018-04-30")
+    for i, (ttype, tid) in enumerate([("outlet", w.outlet.id), ("cohort", w.cohort.id), ("visit", w.visit.id),
+                                      ("enrolment", w.enrolment.id), ("evidence", w.evidence.id),
+                                      ("training_session", w.session.id), ("certificate", w.certificate.id),
+                                      ("certificate_job", w.job.id), ("action_item", w.action_item.id)]):
+        _entry(db, "outlet.updated", at.replace(minute=i + 1), admin, target_type=ttype, target_id=str(tid),
+               details={"outlet_id": w.outlet.id, "region_id": w.outlet.region_id, "session_id": w.session.id})
+    with count_queries() as every_kind:
+        html = client.get("/admin/audit?end=2018-04-30").get_data(as_text=True)
+    assert len(_rows(html)) == 10
+    assert every_kind.count == one_kind.count, every_kind.statements
+
+
+def _recorded() -> tuple[set[str], set[str], set[str]]:
+    """The actions, the detail keys and the ``**details`` expressions passed to ``record`` in lms/."""
+    import ast
+    from pathlib import Path
+
+    actions: set[str] = set()
+    keys: set[str] = set()
+    spread: set[str] = set()
+    for path in (Path(__file__).resolve().parent.parent / "lms").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "record"
+                    and node.args):
+                continue
+            for sub in ast.walk(node.args[0]):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    actions.add(sub.value)
+                elif isinstance(sub, ast.JoinedStr):
+                    actions.add(ast.unparse(sub))
+            for kw in node.keywords:
+                if kw.arg is None:
+                    spread.add(ast.unparse(kw.value))
+                elif kw.arg not in ("actor", "target", "target_type", "target_id", "ip"):
+                    keys.add(kw.arg)
+    return actions, keys, spread
+
+
+def test_every_action_the_code_records_has_a_readable_name():
+    from lms.programme.models import EvidenceStatus
+
+    actions, _keys, _spread = _recorded()
+    # the one computed name: the review's outcome (only these two statuses are recorded)
+    assert {a for a in actions if a.startswith("f'")} == {"f'evidence.{ev.status.value}'"}
+    assert {"verified", "returned"} <= {s.value for s in EvidenceStatus}
+    actions = {a for a in actions if not a.startswith("f'") and a != "evidence."} | {"evidence.verified",
+                                                                                     "evidence.returned"}
+    missing = sorted(a for a in actions if a not in browse.ACTION_LABELS)
+    assert not missing, f"add these to lms/audit/browse.py ACTION_LABELS: {missing}"
+
+
+def test_every_detail_key_the_code_records_has_a_label():
+    from lms.audit.present import DETAIL_LABELS
+
+    _actions, keys, spread = _recorded()
+    # details passed as **mapping: their keys, listed here (a new one makes this test fail until listed)
+    spread_keys = {
+        "f.audit_details()": {"actor_email", "filter_action", "start", "end"},  # audit export filters
+        "details": {"cohort_id", "region_id", "kecamatan_id", "start", "end", "status",  # exports
+                    "known_device", "passed_account_lock"},  # sign-in
+        "{k: v for k, v in counts.items() if k not in ('errors', 'error_rows')}": {
+            "rows", "new_outlets", "updated_outlets", "unchanged", "new_managers", "updated_managers",
+            "manager_changes", "enrolments"},  # import
+    }
+    assert spread == set(spread_keys), spread
+    missing = sorted(k for k in keys.union(*spread_keys.values()) if k not in DETAIL_LABELS)
+    assert not missing, f"add these to lms/audit/present.py DETAIL_LABELS: {missing}"

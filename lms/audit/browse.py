@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterator
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,6 +26,7 @@ from ..extensions import db
 from ..forms_common import DATE_MIN, check_range, date_max
 from ..i18n import to_wib
 from ..people.models import User
+from . import present
 from .models import AuditEntry
 from .services import record
 
@@ -89,23 +91,15 @@ ACTION_LABELS: dict[str, Any] = {
     "certificate.bulk_started": _l("Penerbitan sertifikat massal dimulai"),
     "certificate.bulk_retried": _l("Penerbitan sertifikat massal diulang"),
     "export.downloaded": _l("Data diekspor"),
+    "outlets.imported": _l("e-Warong dan pengelola diimpor dari spreadsheet"),
+    "session.backdated": _l("Bimtek yang sudah berlangsung dicatat"),
+    "broadcast.sent": _l("Pengumuman dikirim"),
+    "notification.retry": _l("Pengiriman pesan diulang"),
+    "whatsapp.opt_in": _l("Setuju menerima WhatsApp"),
+    "whatsapp.opt_out": _l("Berhenti menerima WhatsApp"),
     "demo.seeded": _l("Data demo dibuat"),
     "demo.sessions_seeded": _l("Jadwal Bimtek demo dibuat"),
 }
-
-#: object pages a target can link to: target_type → (endpoint, URL argument)
-TARGET_PAGES = {
-    "user": ("people.user_detail", "user_id"),
-    "outlet": ("places.outlet_detail", "outlet_id"),
-    "cohort": ("programme.cohort_detail", "cohort_id"),
-    "enrolment": ("programme.enrolment_detail", "enrolment_id"),
-    "evidence": ("programme.evidence_detail", "evidence_id"),
-    "visit": ("visits.visit_detail", "visit_id"),
-    "training_session": ("sessions.session_detail", "session_id"),
-    "certificate": ("certification.detail", "cert_id"),
-    "certificate_job": ("certification.job", "job_id"),
-}
-
 
 def action_label(action: str) -> str:
     label = ACTION_LABELS.get(action)
@@ -126,7 +120,8 @@ def target_label(target_type: str | None) -> str:
              "evidence": _("Bukti"), "visit": _("Kunjungan"), "training_session": _("Bimtek"),
              "registration": _("Pendaftaran Bimtek"), "certificate": _("Sertifikat"),
              "certificate_job": _("Penerbitan massal"), "calendar_feed": _("Tautan kalender"),
-             "action_item": _("Tindak lanjut")}
+             "action_item": _("Tindak lanjut"), "import": _("Impor spreadsheet"), "region": _("Wilayah"),
+             "broadcast": _("Pengumuman"), "delivery": _("Pesan"), "deliverie": _("Pesan")}
     return names.get(target_type or "", target_type or "")
 
 
@@ -158,8 +153,11 @@ class EntryView:
     actor_name: str | None
     actor_email: str | None
     label: str
-    #: (key, text) pairs of the details, nested values as compact JSON
-    details: list[tuple[str, str]] = field(default_factory=list)
+    #: labelled fields, objects by name with their page (lms/audit/present.py)
+    details: list[present.Detail] = field(default_factory=list)
+    #: what was acted on: its kind, its name and its page
+    target: present.Detail | None = None
+    actor_url: str | None = None
 
 
 @dataclass
@@ -231,21 +229,6 @@ def actions_present(actor: Any) -> list[str]:
     return list(db.session.scalars(_DISTINCT_ACTIONS))
 
 
-def detail_pairs(details: dict[str, Any] | None) -> list[tuple[str, str]]:
-    out = []
-    for key, value in sorted((details or {}).items()):
-        if isinstance(value, (dict, list)):
-            text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-        elif value is None:
-            text = "–"
-        elif isinstance(value, bool):
-            text = _("ya") if value else _("tidak")
-        else:
-            text = str(value)
-        out.append((str(key), text))
-    return out
-
-
 def audit_page(actor: Any, f: AuditFilters, page: int = 1) -> AuditPage:
     """One page of entries (newest first) matching ``f``: two queries."""
     _require(actor)
@@ -263,9 +246,14 @@ def audit_page(actor: Any, f: AuditFilters, page: int = 1) -> AuditPage:
         sa.select(AuditEntry, User.full_name, User.email).outerjoin(User, User.id == AuditEntry.actor_id)
         .where(*where).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # every object the page names, read in one query
+    names = present.resolve(ref for e, _n, _m in rows for ref in present.refs_of(e.target_type, e.target_id, e.details))
     entries = [EntryView(entry=e, actor_name=name or no_actor_label(e.action), actor_email=email,
-                         label=action_label(e.action),
-                         details=detail_pairs(e.details)) for e, name, email in rows]
+                         label=action_label(e.action) or e.action,
+                         details=present.details_of(e.details, names),
+                         target=present.target_of(e.target_type, e.target_id, names, target_label),
+                         actor_url=url_for("people.user_detail", user_id=e.actor_id) if name else None)
+               for e, name, email in rows]
     return AuditPage(entries=entries, page=page, pages=pages, total=total, capped=capped)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -37,20 +37,9 @@ def _filters(form: AuditExportForm) -> browse.AuditFilters:
                                start=form.start.data, end=form.end.data)
 
 
-def _target_url(entry: Any) -> str | None:
-    page = browse.TARGET_PAGES.get(entry.target_type or "")
-    if page is None or int_or_none(entry.target_id) is None:
-        return None
-    endpoint, arg = page
-    return url_for(endpoint, **{arg: entry.target_id})
-
-
 def _render(form: AuditExportForm, result: browse.AuditPage | None, status: int = 200):  # type: ignore[no-untyped-def]
-    links = {v.entry.id: _target_url(v.entry) for v in result.entries} if result else {}
-    targets = {v.entry.id: browse.target_label(v.entry.target_type) for v in result.entries} if result else {}
     filtered = any(request.args.get(k) for k in ("actor", "action", "start", "end"))
-    return render_template("audit/log.html", form=form, result=result, links=links, targets=targets,
-                           filtered=filtered), status
+    return render_template("audit/log.html", form=form, result=result, filtered=filtered), status
 
 
 @bp.route("/admin/audit")
