@@ -170,3 +170,42 @@ def test_orm_changes_to_an_entry_are_refused_too(db, one_entry):
 def test_timestamps_are_utc_aware_on_read(db, one_entry):
     entry = db.session.get(AuditEntry, one_entry)
     assert entry.at.tzinfo == timezone.utc
+
+
+def test_reviews_issuances_and_revocations_are_recorded_with_actor_target_and_facts(factory, db):
+    """Verifying and returning evidence, issuing and revoking certificates: each leaves an entry
+    naming who, what and the facts a reviewer of the log needs."""
+    from datetime import date
+
+    from lms.certification import services as certs
+    from lms.files import PDF, CheckedUpload
+    from lms.programme import services as programme
+    from tests.factories import tiny_pdf
+
+    coord = factory.user("coordinator", region="3171")
+    cohort = factory.cohort(regions=("3171",))
+    owner = factory.user("trainee", region="3171")
+    factory.enrolment(cohort=cohort, trainee=owner)
+    ev = programme.save_licence(owner, owner.managed_outlet,
+                                programme.LicenceInput("NIB", "9120001234567", date(2018, 3, 1), "OSS"),
+                                CheckedUpload(tiny_pdf(), PDF, "nib.pdf"))
+    programme.review(coord, ev, "return", "Scan buram, mohon unggah ulang.", ip="203.0.113.20")
+    programme.save_licence(owner, owner.managed_outlet,
+                           programme.LicenceInput("NIB", "9120001234567", date(2018, 3, 1), "OSS"),
+                           CheckedUpload(tiny_pdf(), PDF, "nib.pdf"), existing=ev)
+    programme.review(coord, ev, "verify", ip="203.0.113.21")
+    for action, ip in (("evidence.returned", "203.0.113.20"), ("evidence.verified", "203.0.113.21")):
+        (entry,) = _entries(db, action)
+        assert (entry.actor_id, entry.target_type, entry.target_id, entry.ip) == (coord.id, "evidence", str(ev.id), ip)
+        assert entry.details == {"evidence_type": "licence", "outlet_id": owner.managed_outlet.id}
+
+    session = factory.session(region="3171", cohort=cohort)
+    holder = factory.attendee(session)
+    cert = certs.issue_for_session(coord, certs.design_for("bimtek"), session, holder).certificate
+    certs.revoke(coord, cert, "Nama salah ketik", ip="203.0.113.22")
+    (issued,) = _entries(db, "certificate.issued")
+    assert (issued.actor_id, issued.target_type, issued.target_id) == (coord.id, "certificate", str(cert.id))
+    assert issued.details["serial"] == cert.serial and issued.details["holder_id"] == holder.id
+    (revoked,) = _entries(db, "certificate.revoked")
+    assert (revoked.actor_id, revoked.target_id, revoked.ip) == (coord.id, str(cert.id), "203.0.113.22")
+    assert revoked.details == {"serial": cert.serial, "reason": "Nama salah ketik"}
