@@ -50,6 +50,15 @@ def no_broken_words(page) -> None:  # type: ignore[no-untyped-def]
     assert page.evaluate(WORDS_ON_ONE_LINE, ".badge, .code, .nowrap, dl.facts dd, .phone-links") == [], page.url
 
 
+def stacked_cells_hold_one_item(page) -> None:  # type: ignore[no-untyped-def]
+    """On a phone a stacked table's cell is a grid of its label and ONE item: a second element or a
+    loose text beside the first would fall under the label."""
+    crowded = page.evaluate("""() => [...document.querySelectorAll('.table.stack td')].filter(td =>
+        [...td.childNodes].filter(n => n.nodeType === 1 || (n.nodeType === 3 && n.data.trim())).length > 1
+        && [...td.childNodes].some(n => n.nodeType === 1)).map(td => td.textContent.trim().slice(0, 40))""")
+    assert crowded == [], (page.url, crowded)
+
+
 def _mentor_world(factory):  # type: ignore[no-untyped-def]
     trainee = factory.user("trainee", region="3171", phone="+6281234567001", full_name="Ibu Siti Nurhaliza Wulandari",
                            email=LONG_EMAIL)
@@ -162,10 +171,12 @@ def test_long_words_fit_at_360_px(phone_page, factory):
         page.goto(url)
         fits_360(page)
         no_broken_words(page)
+        stacked_cells_hold_one_item(page)
     page.goto(f"/certificates/{cert.id}")
     assert page.locator(".lead .code", has_text=cert.serial).count() == 1
     # the per-kecamatan table scrolls in its own box, reachable by keyboard
     page.goto("/dashboard")
-    box = page.locator("#per-kecamatan [role=region]")
-    assert box.get_attribute("tabindex") == "0" and box.get_attribute("aria-label")
-    assert page.evaluate("getComputedStyle(document.querySelector('#per-kecamatan [role=region]')).overflowX") == "auto"
+    box = page.get_by_role("region", name="Tabel per kecamatan (geser ke samping)")
+    assert box.get_attribute("tabindex") == "0"
+    assert box.evaluate("el => getComputedStyle(el).overflowX") == "auto"
+    assert box.locator("table caption", has_text="Pengelola per kecamatan").count() == 1
