@@ -13,6 +13,7 @@ BENCHMARKS = {
     "certificates": "tests.bench_certificates:main",
     "dashboard": "tests.bench_dashboard:main",
     "import": "tests.bench_import:main",
+    "notifications": "tests.bench_notifications:main",
 }
 
 

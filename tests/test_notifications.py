@@ -25,10 +25,12 @@ def _announce(name, payload, **kw):  # type: ignore[no-untyped-def]
 
 
 def _cert_event(factory, locale=None, phone="+6281234500001"):  # type: ignore[no-untyped-def]
-    holder = factory.user("trainee", phone=phone, locale=locale)
-    session = factory.session(region="3171")
-    factory.register(session, holder, "present")
-    cert = factory.certificate(session=session, holder=holder)
+    """A trainee holding a certificate, made quietly: each test announces the event it studies."""
+    with events.muted():
+        holder = factory.user("trainee", phone=phone, locale=locale)
+        session = factory.session(region="3171")
+        factory.register(session, holder, "present")
+        cert = factory.certificate(session=session, holder=holder)
     return holder, cert
 
 
@@ -185,7 +187,8 @@ def test_quiet_hours_hold_whatsapp_until_morning(app, factory, channels):
 
 def test_a_set_up_link_the_person_asked_for_is_not_held(app, factory, channels):
     _smtp, wa = channels
-    user = factory.user("trainee", phone="+6281234500009")
+    with events.muted():
+        user = factory.user("trainee", phone="+6281234500009")
     _opt_in(user)
     night = datetime.now(WIB).replace(hour=23, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
     _announce("password.reset", {"user_id": user.id, "requested_by_self": True},
@@ -443,3 +446,51 @@ def test_reminders_are_written_once_per_period(app, factory, smtp_server):
     # before 06:00 WIB nothing is written
     early = datetime.now(WIB).replace(hour=5, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
     assert reminders.run_all(early + timedelta(days=1))["sessions"] == 0
+
+
+def test_with_redis_a_commit_enqueues_the_run_and_an_rq_worker_sends(app, factory, smtp_server):
+    import uuid
+
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    url = "redis://127.0.0.1:6379/15"
+    conn = Redis.from_url(url)
+    try:
+        conn.ping()
+    except Exception:
+        pytest.fail(f"Redis is not answering at {url}: start it (`.ci/run` does) — this test needs a real Redis")
+    name = f"lms-test-notifications-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL=url, NOTIFICATIONS_WORKER="rq", NOTIFICATIONS_QUEUE=name, **smtp_server.config())
+    holder, cert = _cert_event(factory)
+    q = Queue(name, connection=conn)
+    try:
+        _announce("certificate.issued", {"certificate_id": cert.id})
+        assert q.count == 1  # enqueued after the commit, not sent in the "request"
+        assert smtp_server.messages == []
+        SimpleWorker([q], connection=conn).work(burst=True)
+        assert len(smtp_server.messages) == 1
+        assert db.session.scalars(sa.select(Delivery)).one().status is DeliveryStatus.SENT
+    finally:
+        q.empty()
+        q.delete(delete_jobs=True)
+        conn.close()
+
+
+def test_the_thread_worker_sends_after_the_commit(app, factory, smtp_server):
+    from lms.notifications import worker
+
+    app.config.update(NOTIFICATIONS_WORKER="thread", NOTIFICATIONS_REMINDERS_IN_WORKER=False, **smtp_server.config())
+    holder, cert = _cert_event(factory)
+    _announce("certificate.issued", {"certificate_id": cert.id})
+    import time as _time
+
+    deadline = _time.monotonic() + 15
+    while not smtp_server.messages and _time.monotonic() < deadline:
+        _time.sleep(0.05)
+    try:
+        assert len(smtp_server.messages) == 1
+        assert worker.WORKER.wait_idle(10)
+    finally:
+        worker.WORKER.stop()
+    assert worker.WORKER.thread is None

@@ -20,7 +20,9 @@ react subscribe, so the announcing area never imports the reacting one.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+import contextlib
+import contextvars
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from blinker import Namespace
@@ -53,6 +55,18 @@ EVENTS: dict[str, str] = {
 }
 
 _INFO_NEW = "lms.events.new"
+#: set while loading history (the demo seed, bench data): nothing is announced
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("lms_events_muted", default=False)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Announce nothing inside this block (loading past data must not notify anyone)."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 Handler = Callable[[OutboxEvent], Iterable[Any]]
 _subscribers: dict[str, list[Handler]] = {}
@@ -85,6 +99,8 @@ def announce(name: str, payload: dict[str, Any] | None = None, *, actor: Any = N
     """
     if name not in EVENTS:
         raise KeyError(f"unknown event {name!r}")
+    if _muted.get():
+        return None
     session = db.session()
     actor_id = getattr(actor, "id", None) if getattr(actor, "is_authenticated", False) else None
     row = OutboxEvent(name=name, payload=dict(payload or {}), actor_id=actor_id, secret=secret,

@@ -41,10 +41,12 @@ class _ThreadWorker:
         self.lock = threading.Lock()
         self.idle = threading.Event()
         self.app: Flask | None = None
+        self.stopping = False
 
     def kick(self, app: Flask) -> None:
         with self.lock:
             self.app = app
+            self.stopping = False
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="notifications-worker", daemon=True)
                 self.thread.start()
@@ -55,7 +57,7 @@ class _ThreadWorker:
         from . import dispatch, reminders
 
         last_reminders: datetime | None = None
-        while True:
+        while not self.stopping:
             app = self.app
             assert app is not None
             self.wake.clear()
@@ -77,6 +79,15 @@ class _ThreadWorker:
                 log.exception("notification worker pass failed")
             self.idle.set()
             self.wake.wait(timeout)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Let the thread finish its pass and end (tests; a process shutting down)."""
+        self.stopping = True
+        self.wake.set()
+        thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+        self.thread = None
 
     def wait_idle(self, timeout: float = 10) -> bool:
         """Wait until the worker has finished a pass after the last wake-up (tests, benchmarks)."""
