@@ -14,7 +14,7 @@ import pytest
 from tests.browser_helpers import sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.factories import endpoint_urls
-from tests.markup import Crawl, axe, crawl, require_tools, vnu
+from tests.markup import Crawl, Page, axe, crawl, require_tools, vnu
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,6 +24,15 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 FILES = {"certification.download", "certification.job_zip", "programme.evidence_file", "visits.visit_photo",
          "visits.export", "reports.download", "audit.export_log", "imports.template", "sessions.session_ics",
          "sessions.feed", "sessions.qr_svg", "certification.job_status", "visits.csrf_token", "core.healthz"}
+
+#: forms posted empty, to check the markup of their error messages
+ERROR_FORMS = {
+    "anonymous": ("/login",),
+    "trainee": ("/account/password", "/outlets/{outlet}/evidence/licence/new", "/outlets/{outlet}/evidence/report/new"),
+    "mentor": ("/visits/new",),
+    "coordinator": ("/sessions/new", "/cohorts/new", "/outlets/new"),
+    "admin": ("/users/new",),
+}
 
 
 def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live_server, _playwright, tmp_path):
@@ -41,6 +50,12 @@ def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live
         if user is not None:
             assert client.form_post("/login", {"email": user.email, "password": TEST_PASSWORD}).status_code == 302
         crawl(app, client, role, seeds, result, skip_endpoints=FILES)
+        # forms sent back with their errors (checked by vnu only: axe loads pages by GET)
+        for url in ERROR_FORMS.get(role, ()):
+            url = url.format(outlet=w.outlet.id)
+            resp = client.form_post(url, {})
+            assert resp.status_code in (200, 400, 422), (role, url, resp.status_code)
+            result.pages.append(Page(role, f"POST {url}", resp.status_code, resp.get_data(as_text=True), "post"))
     crawled = time.perf_counter()
 
     html_errors = vnu(result.pages, tmp_path / "pages")
@@ -52,7 +67,7 @@ def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live
         todo = []
         for p in result.pages:
             kind = p.endpoint if p.status == 200 else p.status  # error pages share one template
-            if p.role == role and kind not in checked:
+            if p.role == role and p.endpoint != "post" and kind not in checked:
                 checked.add(kind)
                 todo.append(p)
         if not todo:
