@@ -235,7 +235,9 @@ def test_objects_are_shown_by_name_with_their_page_and_details_as_labelled_field
         ("visit.created", "visit", w.visit.id, {"outlet_id": w.outlet.id, "photos": 1, "location": True}),
         ("session.created", "training_session", w.session.id, {"starts_at": "2018-04-10T01:00:00+00:00"}),
         ("registration.created", "registration", reg.id, {"session_id": w.session.id, "status": "registered"}),
-        ("certificate.issued", "certificate", w.certificate.id, {"holder_id": w.owner.id, "kind": "bimtek"}),
+        ("certificate.issued", "certificate", w.certificate.id, {"holder_id": w.owner.id, "kind": "bimtek",
+                                                                "subject": f"session:{w.session.id}",
+                                                                "replaces": None}),
         ("certificate.bulk_started", "certificate_job", w.job.id, {"scope": "session", "total": 1234}),
         ("action_item.done", "action_item", w.action_item.id, {"visit_id": w.visit.id}),
         ("calendar_feed.revoked", "calendar_feed", 999999, {}),
@@ -273,7 +275,8 @@ def test_objects_are_shown_by_name_with_their_page_and_details_as_labelled_field
     assert "<dt>Status</dt><dd>terdaftar</dd>" in r
     r = rows["certificate.issued"]
     assert f'<a href="/certificates/{w.certificate.id}">{w.certificate.serial}</a>' in r
-    assert "<dt>Jenis</dt><dd>Bimtek</dd>" in r
+    assert "<dt>Jenis</dt><dd>Bimtek</dd>" in r and "Menggantikan" not in r  # nothing to say: left out
+    assert f'<dt>Perihal</dt><dd><a href="/sessions/{w.session.id}">{w.session.title} (10 Apr 2018)</a></dd>' in r
     assert "<dt>Cakupan</dt><dd>satu Bimtek</dd>" in rows["certificate.bulk_started"]
     assert "<dt>Jumlah</dt><dd>1.234</dd>" in rows["certificate.bulk_started"]
     assert f'<a href="/visits/{w.visit.id}">{w.action_item.description}</a>' in rows["action_item.done"]

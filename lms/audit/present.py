@@ -132,6 +132,9 @@ REFERENCE_KEYS = {
 LIST_REFERENCE_KEYS = {"enrolments": "enrolment", "clashing": "user"}
 #: at most this many names of one list are shown (the rest is counted)
 LIST_SHOWN = 10
+#: "kind:id" values (a certificate's subject: "session:6", "enrolment:12") → kind
+SUBJECT_KINDS = {"session": "training_session", "enrolment": "enrolment", "cohort": "cohort"}
+_SUBJECT = re.compile(r"([a-z_]+):(\d{1,9})")
 
 _ROLES = {"trainee": _l("Pengelola e-Warong"), "mentor": _l("Pendamping"), "coordinator": _l("Koordinator"),
           "admin": _l("Admin")}
@@ -298,6 +301,11 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _subject(value: Any) -> tuple[str, int] | None:
+    m = _SUBJECT.fullmatch(value) if isinstance(value, str) else None
+    return (SUBJECT_KINDS[m[1]], int(m[2])) if m and m[1] in SUBJECT_KINDS else None
+
+
 def refs_of(target_type: str | None, target_id: str | None, details: dict[str, Any] | None) -> set[tuple[str, int]]:
     """Every object an entry names: its target and the ids in its details."""
     out: set[tuple[str, int]] = set()
@@ -305,7 +313,9 @@ def refs_of(target_type: str | None, target_id: str | None, details: dict[str, A
     if target_type and tid is not None:
         out.add((target_type, tid))
     for key, value in (details or {}).items():
-        if key in REFERENCE_KEYS and (i := _int(value)) is not None:
+        if (ref := _subject(value)) is not None:
+            out.add(ref)
+        elif key in REFERENCE_KEYS and (i := _int(value)) is not None:
             out.add((REFERENCE_KEYS[key], i))
         elif key in LIST_REFERENCE_KEYS and isinstance(value, list):
             out.update((LIST_REFERENCE_KEYS[key], i) for v in value[:LIST_SHOWN] if (i := _int(v)) is not None)
@@ -373,8 +383,12 @@ def value_text(key: str, value: Any) -> str:
 def details_of(details: dict[str, Any] | None, names: dict[tuple[str, int], Named]) -> list[Detail]:
     out: list[Detail] = []
     for key, value in (details or {}).items():
+        if value is None or value == "" or value == []:
+            continue  # nothing to say ("replaces: none")
         label = detail_label(key)
-        if key in REFERENCE_KEYS and (i := _int(value)) is not None:
+        if (ref := _subject(value)) is not None and ref in names:
+            out.append(Detail(label, names[ref].text, names[ref].url))
+        elif key in REFERENCE_KEYS and (i := _int(value)) is not None:
             named = names.get((REFERENCE_KEYS[key], i))
             out.append(Detail(label, named.text if named else f"#{i}", named.url if named else None))
         elif key in LIST_REFERENCE_KEYS and isinstance(value, list):
