@@ -468,3 +468,34 @@ def test_next_step_is_a_pure_reading_of_progress(app, factory):
             e.status = EnrolmentStatus.ENDED
         nxt = guide.next_step(e, services.progress_for(e), [], "id")
         assert nxt.kind == "ended" and nxt.action is None
+
+
+def test_home_and_tracker_cost_a_fixed_number_of_queries(client, factory, login_as, count_queries):
+    """More returned submissions, reports and action items do not mean more SQL statements."""
+    trainee, e = _at_perizinan(factory)
+    mentor = factory.user("mentor", region="3171")
+    factory.assign_mentor(mentor, trainee.managed_outlet)
+    coord = factory.user("coordinator", region="3171")
+    login_as(trainee)
+
+    def add(n: int, start: int) -> None:
+        due = _today() + timedelta(days=3)
+        factory.visit(mentor, trainee.managed_outlet,
+                      actions=tuple((f"Tugas {start + i}", "Pengelola", due) for i in range(n)))
+        for i in range(n):
+            rep = services.save_report(trainee, trainee.managed_outlet,
+                                       services.ReportInput(date(2010 + (start + i) // 12, (start + i) % 12 + 1, 1), 1, 1, 1))
+            services.review(coord, rep, "return", f"Periksa lagi {start + i}")
+
+    counts = []
+    for n, start in ((1, 0), (8, 1)):
+        add(n, start)
+        for url in ("/home", "/progress"):
+            client.get(url)  # warm up
+        with count_queries() as home:
+            body = client.get("/home").get_data(as_text=True)
+        with count_queries() as tracker:
+            client.get("/progress")
+        assert f"Periksa lagi {start + n - 1}" in body and f"Tugas {start + n - 1}" in body
+        counts.append((home.count, tracker.count))
+    assert counts[0] == counts[1], counts
