@@ -1,8 +1,8 @@
 """Every page each role can reach passes the Nu HTML checker and axe-core (serious and critical).
 
 One crawl per role (admin, coordinator, mentor, trainee, anonymous) over the links of a seeded
-world, at most three URLs per URL rule, through the Flask test client; the HTML of every page goes
-through vnu.jar in one Java run. axe runs in Chromium once per URL rule (the other URLs of a rule
+world, at most three URLs per URL rule, through the Flask test client, plus the admin's pages in
+English and forms sent back with errors; the HTML of every page goes through vnu.jar in one Java run. axe runs in Chromium once per URL rule (the other URLs of a rule
 share its template) and once per error status: staff pages on a desktop, the others on a 360 px phone.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from lms.i18n import LANG_COOKIE
 from tests.browser_helpers import sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.factories import endpoint_urls
@@ -56,6 +57,11 @@ def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live
             resp = client.form_post(url, {})
             assert resp.status_code in (200, 400, 422), (role, url, resp.status_code)
             result.pages.append(Page(role, f"POST {url}", resp.status_code, resp.get_data(as_text=True), "post"))
+    # the English pages of the admin, for vnu (same templates: axe has seen them)
+    english = app.test_client()
+    english.set_cookie(LANG_COOKIE, "en")
+    assert english.form_post("/login", {"email": w.users["admin"].email, "password": TEST_PASSWORD}).status_code == 302
+    crawl(app, english, "admin-en", seeds, result, per_rule=1, skip_endpoints=FILES)
     crawled = time.perf_counter()
 
     html_errors = vnu(result.pages, tmp_path / "pages")
@@ -87,7 +93,7 @@ def test_every_reachable_page_passes_the_html_checker_and_axe(app, factory, live
     print(f"\nmarkup: {len(result.pages)} pages checked by vnu, {len(checked)} by axe in {elapsed:.1f} s "
           f"(world and crawl {crawled - started:.1f} s, vnu {validated - crawled:.1f} s); "
           f"{len(html_errors)} HTML errors, {len(axe_problems)} axe violations")
-    by_role = {r: sum(1 for p in result.pages if p.role == r) for r in roles}
+    by_role = {r: sum(1 for p in result.pages if p.role == r) for r in [*roles, "admin-en"]}
     assert all(n >= 5 for n in by_role.values()), by_role
     assert not html_errors and not axe_problems, (
         "Nu HTML checker:\n" + "\n".join(html_errors[:60]) + "\naxe-core:\n" + "\n".join(axe_problems[:60]))
