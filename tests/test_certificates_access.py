@@ -47,8 +47,8 @@ ROWS = [
     # actions (after the safe rows)
     ("certification.issue_session", "POST", "issue_session", {"kind": "bimtek"}, STAFF_ACTS),
     ("certification.issue_enrolment", "POST", "issue_enrolment", {"kind": "completion"}, STAFF_ACTS),
-    ("certification.bulk_session", "POST", "bulk_session", {"kind": "bimtek"}, STAFF_ACTS),
-    ("certification.bulk_cohort", "POST", "bulk_cohort", {"kind": "completion"}, STAFF_ACTS),
+    ("certification.bulk_session", "POST", "bulk_session", {"kind": "bimtek", "confirmed": "1"}, STAFF_ACTS),
+    ("certification.bulk_cohort", "POST", "bulk_cohort", {"kind": "completion", "confirmed": "1"}, STAFF_ACTS),
     ("certification.job_retry", "POST", "job_retry", {}, STAFF_ACTS),
 ]
 

@@ -13,7 +13,7 @@ from lms.certification.models import Certificate, CertificateJob, CertificateJob
 
 
 def _start(client, session) -> int:  # type: ignore[no-untyped-def]
-    resp = client.form_post(f"/certificates/sessions/{session.id}/bulk", {"kind": "bimtek"})
+    resp = client.form_post(f"/certificates/sessions/{session.id}/bulk", {"kind": "bimtek", "confirmed": "1"})
     assert resp.status_code == 302, resp.status_code
     assert "/certificates/jobs/" in resp.headers["Location"]
     return int(resp.headers["Location"].rsplit("/", 1)[1])
@@ -52,7 +52,7 @@ def test_bulk_issue_for_a_session_reports_progress_and_zips_the_run(client, fact
             cert = by_serial[name.split("_", 1)[0]]
             assert zf.read(name) == services.pdf_file(cert).read_bytes()
     # nothing left to do: a second run is refused with a message, no job is made
-    resp = client.form_post(f"/certificates/sessions/{s.id}/bulk", {"kind": "bimtek"})
+    resp = client.form_post(f"/certificates/sessions/{s.id}/bulk", {"kind": "bimtek", "confirmed": "1"})
     assert resp.status_code == 302 and "/certificates/sessions/" in resp.headers["Location"]
     assert "Tidak ada yang memenuhi syarat" in client.get(resp.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CertificateJob)) == 1
@@ -142,7 +142,7 @@ def test_bulk_completion_certificates_for_a_cohort(client, factory, login_as, db
     login_as("coordinator", region="3171")
     html = client.get(f"/certificates/cohorts/{cohort.id}").get_data(as_text=True)
     assert "1</strong> memenuhi syarat" in html and "dari 7 langkah" in html
-    resp = client.form_post(f"/certificates/cohorts/{cohort.id}/bulk", {"kind": "completion"})
+    resp = client.form_post(f"/certificates/cohorts/{cohort.id}/bulk", {"kind": "completion", "confirmed": "1"})
     assert resp.status_code == 302
     jobs.WORKER.join()
     certs = db.session.scalars(sa.select(Certificate)).all()
