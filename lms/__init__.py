@@ -197,6 +197,9 @@ def _register_blueprints(app: Flask) -> None:
     from .certification import init_app as init_certification
 
     init_certification(app)
+    from .notifications import init_app as init_notifications
+
+    init_notifications(app)
 
 
 def _install_request_hooks(app: Flask) -> None:

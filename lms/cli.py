@@ -130,7 +130,10 @@ def bench_data(managers: int, visits: int, seed: int, months: int, append: bool)
     click.echo(f"bench-data: {managers:,} managers, {visits:,} visits, seed {seed}, {months} months "
                f"({db.engine.dialect.name}: {db.engine.url.render_as_string(hide_password=True)})")
     try:
-        report = generate(managers, visits, seed=seed, months=months, append=append, echo=click.echo)
+        from .notifications import events
+
+        with events.muted():
+            report = generate(managers, visits, seed=seed, months=months, append=append, echo=click.echo)
     except BenchDataError as e:
         click.echo(f"Error: {e}", err=True)
         raise SystemExit(1) from None

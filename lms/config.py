@@ -90,6 +90,37 @@ class Defaults:
     REDIS_URL: str | None = None
     CERTIFICATE_QUEUE = "certificates"
 
+    # Notifications (lms/notifications): the in-app list always; e-mail and WhatsApp when configured
+    #: thread | rq | off (default: rq when LMS_REDIS_URL is set, else an in-process thread)
+    NOTIFICATIONS_WORKER: str | None = None
+    NOTIFICATIONS_QUEUE = "notifications"
+    #: attempts before a message is failed; the wait doubles from NOTIFICATIONS_RETRY_SECONDS
+    NOTIFICATIONS_MAX_ATTEMPTS = 5
+    NOTIFICATIONS_RETRY_SECONDS = 60
+    #: the in-process worker looks for due messages at least this often
+    NOTIFICATIONS_POLL_SECONDS = 60
+    #: the in-process worker also writes the scheduled reminders (hourly)
+    NOTIFICATIONS_REMINDERS_IN_WORKER = True
+    #: SMTP (e-mail): no server, no e-mail (messages are kept for the admins' outbox page)
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: STARTTLS after connecting (port 587); MAIL_USE_SSL for implicit TLS (port 465)
+    MAIL_USE_TLS = True
+    MAIL_USE_SSL = False
+    MAIL_FROM = "7 PAS OK OCE <no-reply@localhost>"
+    MAIL_TIMEOUT = 15
+    #: WhatsApp Business Cloud API (Graph API); no token or phone number id, no WhatsApp
+    WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
+    WHATSAPP_TOKEN: str | None = None
+    WHATSAPP_PHONE_NUMBER_ID: str | None = None
+    WHATSAPP_TIMEOUT = 15
+    #: approved template per event name ("default" for the rest): {"name": ..., "params": [name|full_name|title|body|url]}
+    WHATSAPP_TEMPLATES: dict | None = None
+    #: the template language code per interface language
+    WHATSAPP_LANGUAGE_CODES = {"id": "id", "en": "en"}
+
 
 class TestingDefaults:
     TESTING = True
@@ -98,3 +129,5 @@ class TestingDefaults:
     REMEMBER_COOKIE_SECURE = False
     # cheap hashing keeps the suite fast; production uses the scrypt default
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+    #: tests dispatch and send explicitly (lms.notifications.dispatch.run_once)
+    NOTIFICATIONS_WORKER = "off"

@@ -12,3 +12,6 @@ from .certification.models import (  # noqa: F401
     Certificate, CertificateCounter, CertificateJob, CertificateJobItem,
 )
 from .dashboard.models import DashboardCount  # noqa: F401
+from .notifications.models import (  # noqa: F401
+    Broadcast, Delivery, Notification, NotificationPreference, OutboxEvent,
+)

@@ -408,6 +408,10 @@ RULES: dict[str, Callable[..., bool]] = {
     # spreadsheet import of outlets and managers (lms/imports; the region rules are in its service)
     "outlets.import": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     # end spreadsheet import
+    # notifications (lms/notifications): the outbox of messages, and messages to groups
+    "notifications.outbox": lambda u, obj=None: is_admin(u),
+    "broadcast.send": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    # end notifications
 }
 
 

@@ -6,7 +6,7 @@ same transaction) and with events muted (the application before notifications), 
 ``--rounds`` times each; then the worker's dispatch (253 in-app notifications + 253 e-mails with
 the session's .ics) and the sending of the 253 e-mails to a local aiosmtpd server: the time
 until the server holds them all, and the Python memory peak (tracemalloc) of the whole pass for
-253 and for 4 × 253 registrants (flat per message when the peak does not grow with the count).
+253 and for 2 × 253 registrants (flat per message when the peak does not grow with the count).
 
 Run: ``python -m tests.bench notifications`` (``--registrants N``, ``--rounds N``).
 """
@@ -36,7 +36,7 @@ def _world(n: int) -> tuple[Any, Any, Any]:
         cohort = f.cohort(regions=("3171",))
         coordinator = f.user("coordinator", region="3171")
         s = f.training_session(cohort, "3171", capacity=n, starts_in=timedelta(days=3))
-        users = [f.user("trainee", region="3171") for _ in range(n)]
+        users = f.enrolled_trainees(n, cohort, region="3171")
         with transaction():
             db.session.add_all([Registration(session_id=s.id, user_id=u.id, status=RegistrationStatus.REGISTERED)
                                 for u in users])
@@ -75,7 +75,9 @@ def _run(n: int, rounds: int, tmp: Path) -> dict[str, Any]:
     try:
         with app.app_context():
             upgrade()
+            t = time.perf_counter()
             coordinator, s, _c = _world(n)
+            print(f"    world of {n}: {time.perf_counter() - t:.1f} s", flush=True)
             with_events, muted = [], []
             for i in range(rounds):
                 with events.muted():
@@ -115,7 +117,7 @@ def main(argv: list[str]) -> int:
           f"({args.rounds} rounds each, alternating)", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="lms-bench-notify-") as tmp:
-        for n in (args.registrants, args.registrants * 4):
+        for n in (args.registrants, args.registrants * 2):
             results.append(_run(n, args.rounds, Path(tmp)))
             print(f"  {n} registrants: done", flush=True)
     print(f"\n  {'registrants':>11}{'change, muted ms':>18}{'change, event ms':>18}{'added ms':>10}"

@@ -264,3 +264,31 @@ def phone_page(_playwright, live_server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- outside services: real local servers (tests/servers.py) -----------------------------
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    from tests.servers import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def whatsapp_server():  # type: ignore[no-untyped-def]
+    from tests.servers import WhatsAppServer
+
+    server = WhatsAppServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def channels(app, smtp_server, whatsapp_server):  # type: ignore[no-untyped-def]
+    """E-mail and WhatsApp configured against the local servers."""
+    app.config.update(smtp_server.config())
+    app.config.update(whatsapp_server.config())
+    return smtp_server, whatsapp_server

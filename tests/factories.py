@@ -256,11 +256,21 @@ class WorldMixin:
         self.enrolled_trainees(2, cohort, region="3171")  # type: ignore[attr-defined]
         self.seat(upcoming, owner)  # type: ignore[attr-defined]
         feed_token = sessions_services.create_feed(users["admin"])
+        # the owner's in-app notification, and a failed message in the admins' outbox
+        from lms.notifications.models import Delivery, DeliveryStatus, Notification
+
+        with transaction():
+            notification = Notification(user_id=owner.id, kind="certificate.issued", title="Sertifikat terbit",
+                                        url="/certificates/mine")
+            delivery = Delivery(key="grid", user_id=owner.id, channel="email", kind="certificate.issued",
+                                address=owner.email, subject="Sertifikat terbit", body_text="…",
+                                status=DeliveryStatus.FAILED, last_error="SMTP 550")
+            self.db.session.add_all([notification, delivery])
         return World(owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
                      cohort=cohort, cohort_multi=cohort_multi, enrolment=enrolment, evidence=evidence,
                      pending=pending, setup_token=token, visit=visit, action_item=visit.action_items[0],
                      photo=visit.photos[0], session=session, certificate=certificate, job=job,
-                     upcoming=upcoming, feed_token=feed_token)
+                     upcoming=upcoming, feed_token=feed_token, notification=notification, delivery=delivery)
 
     def visit_with_extras(self, mentor: User, outlet: Outlet) -> Any:
         """A field visit logged today by ``mentor``, with one open action item and one photo."""
@@ -378,6 +388,15 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "imports.upload": "/import/outlets",
         "imports.confirm": "/import/outlets/confirm",
         "imports.template": "/import/outlets/template.csv",
+        # notifications
+        "notifications.index": "/notifications",
+        "notifications.open_one": f"/notifications/{w.notification.id}",
+        "notifications.read_all": "/notifications/read-all",
+        "notifications.preferences": "/notifications/preferences",
+        "notifications.outbox": "/admin/outbox",
+        "notifications.outbox_item": f"/admin/outbox/{w.delivery.id}",
+        "notifications.outbox_retry": f"/admin/outbox/{w.delivery.id}/retry",
+        "notifications.broadcast": "/broadcasts/new",
     }
 
 

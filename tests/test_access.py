@@ -152,6 +152,17 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("imports.confirm", "GET", {}, ALL(405)),
     ("imports.confirm", "POST", {}, (L, 403, 403, 403, 302, 302, 302, 302)),
     ("imports.template", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
+    # notifications: ``notification`` is the owner's; ``delivery`` a failed message (admins' outbox)
+    ("notifications.index", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("notifications.open_one", "GET", {}, ALL(405)),
+    ("notifications.read_all", "GET", {}, ALL(405)),
+    ("notifications.preferences", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("notifications.preferences", "POST", {}, (L, 422, 422, 422, 422, 422, 422, 422)),
+    ("notifications.outbox", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("notifications.outbox_item", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("notifications.outbox_retry", "GET", {}, ALL(405)),
+    ("notifications.broadcast", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
+    ("notifications.broadcast", "POST", {}, (L, 403, 403, 403, 422, 422, 422, 422)),
 ]
 
 #: POST rows that act; run after the safe rows, in this order (logout last)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from lms.db import transaction
 from lms.extensions import db
 from lms.notifications import dispatch, events
 from lms.notifications.models import Delivery, EventStatus, Notification, OutboxEvent
@@ -303,7 +304,7 @@ def test_broadcasts_stay_in_the_coordinators_region_and_are_throttled(app, facto
     login_as(other_region)
     resp = client.form_post("/broadcasts/new", {"target": f"session:{s.id}", "subject": "Hai", "body": "Pesan",
                                                 "send": "1", "confirmed": "1"})
-    assert resp.status_code == 400
+    assert resp.status_code == 422
     coordinator = factory.user("coordinator", region="3171")
     for i in range(services.BROADCASTS_PER_HOUR):
         services.send_broadcast(coordinator, "session", s.id, f"Pesan {i}", "Isi")
@@ -314,3 +315,58 @@ def test_broadcasts_stay_in_the_coordinators_region_and_are_throttled(app, facto
 
     with pytest.raises(NotAllowed):
         services.preview_broadcast(trainee, "session", s.id)
+
+
+# --- import, reminders and digests ----------------------------------------------------------------
+
+def test_an_import_tells_the_coordinator_and_sends_each_new_manager_their_link(app, factory, mail):
+    from lms.imports import services as imports
+    from lms.people.models import User
+    from tests.test_import import HEADER, csv_bytes, row
+
+    coordinator = factory.user("coordinator", region="3171")
+    data = csv_bytes([HEADER, row(1, code="EW-N0001", email="ani.baru@uji.example", phone="081234500771")])
+    result = imports.apply_import(coordinator, data, "baru.csv")
+    dispatch.run_once()
+    [n] = notes_of(coordinator)
+    assert n.kind == "import.finished" and "1 baru" in n.title
+    manager = db.session.scalars(sa.select(User).where(User.email == "ani.baru@uji.example")).one()
+    [m] = mail_to(mail, manager)
+    token = result.new_managers[0].token
+    assert f"/set-password/{token}" in m.get_body(("plain",)).get_content()
+    assert notes_of(manager) == []
+
+
+def test_reminders_for_reports_action_items_and_monday_digests(app, factory, mail):
+    from datetime import datetime, timezone
+
+    from lms.i18n import WIB
+    from lms.notifications import reminders
+    from lms.programme.models import Enrolment
+
+    owner, _other, mentor, _s, _c, enrolment = quiet_world(factory)
+    coordinator = factory.user("coordinator", region="3171")
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=WIB)  # a Monday, 08:00 WIB
+    with events.muted():
+        factory.visit(mentor, owner.managed_outlet, visited_at=datetime(2026, 9, 1, 2, tzinfo=timezone.utc),
+                      actions=(("Pasang papan harga", "Pengelola", monday.date()),
+                               ("Cek stok beras", "Pendamping", date(2026, 11, 20))))
+        _licence(owner)  # waiting in the coordinator's queue
+    with transaction():
+        e = db.session.get(Enrolment, enrolment.id)
+        e.current_stage = "pelaporan_keuangan"  # as if at the reporting step, with no report for November
+    first = reminders.run_all(monday.astimezone(timezone.utc))
+    again = reminders.run_all(monday.astimezone(timezone.utc))
+    assert first["reports"] == 1 and first["digests"] == 2 and first["action_items"] == 1
+    assert again == {"sessions": 0, "reports": 0, "digests": 0, "action_items": 0}
+    dispatch.run_once(monday.astimezone(timezone.utc))
+    owner_kinds = sorted(n.kind for n in notes_of(owner))
+    assert owner_kinds == ["action_item.due", "reminder.report_due"]
+    report_note = [n for n in notes_of(owner) if n.kind == "reminder.report_due"][0]
+    assert "November 2026" in report_note.title
+    [digest] = [n for n in notes_of(mentor) if n.kind == "reminder.mentor_digest"]
+    assert "1 outlet" in digest.title and "1 tindak lanjut" in digest.title and owner.managed_outlet.name in digest.body
+    [summary] = [n for n in notes_of(coordinator) if n.kind == "reminder.review_summary"]
+    assert "1 menunggu" in summary.title
+    # not a Monday: no digests
+    assert reminders.run_all(datetime(2026, 12, 8, 8, tzinfo=WIB).astimezone(timezone.utc))["digests"] == 0

@@ -302,13 +302,15 @@ def rq_process(job_id: int, item_ids: list[int]) -> None:
 @click.option("--workers", default=2, show_default=True, help="RQ worker processes (one per core).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(workers: int, burst: bool) -> None:
-    """Run RQ workers for bulk certificate runs (needs LMS_REDIS_URL)."""
+    """Run RQ workers for bulk certificate runs and notifications (needs LMS_REDIS_URL)."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("LMS_REDIS_URL is not set: without Redis, bulk runs use the in-process worker")
     from . import render  # noqa: F401  (import WeasyPrint once, before the work horses fork)
 
-    name = current_app.config.get("CERTIFICATE_QUEUE", "certificates")
+    # bulk certificates, and the notifications' dispatch and sending (lms/notifications/worker.py)
+    names = [current_app.config.get("CERTIFICATE_QUEUE", "certificates"),
+             current_app.config.get("NOTIFICATIONS_QUEUE", "notifications")]
     from redis import Redis
 
     conn = Redis.from_url(url)
@@ -316,8 +318,9 @@ def worker_command(workers: int, burst: bool) -> None:
     if workers <= 1:
         from rq import Worker
 
-        Worker([name], connection=conn).work(burst=burst)
+        # with RQ's scheduler: messages held for quiet hours or a retry are enqueued at their time
+        Worker(names, connection=conn).work(burst=burst, with_scheduler=True)
     else:
         from rq.worker_pool import WorkerPool
 
-        WorkerPool([name], connection=conn, num_workers=workers).start(burst=burst)
+        WorkerPool(names, connection=conn, num_workers=workers).start(burst=burst)  # runs the scheduler too

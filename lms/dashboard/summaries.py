@@ -59,13 +59,27 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+#: the last WIB moment a Python datetime can hold: a stored time in the last seven hours of year
+#: 9999 (UTC) counts on this day instead of on a day of year 10000 (which no page could show)
+LAST_WIB = "9999-12-31 23:59:59"
+
+
 def _wib_text(session: Session, col: Any, month: bool) -> Any:
     """'YYYY-MM' (or 'YYYY-MM-DD') of a UTC timestamp column in WIB (UTC+7, no daylight saving)."""
     if _dialect(session) == "sqlite":
         fmt = "'%Y-%m'" if month else "'%Y-%m-%d'"
-        return sa.func.strftime(sa.literal_column(fmt), col, sa.literal_column("'+7 hours'"))
+        # strftime gives NULL past year 9999
+        return sa.func.coalesce(sa.func.strftime(sa.literal_column(fmt), col, sa.literal_column("'+7 hours'")),
+                                sa.func.strftime(sa.literal_column(fmt), sa.literal(LAST_WIB)))
     fmt = "'YYYY-MM'" if month else "'YYYY-MM-DD'"
-    return sa.func.to_char(col + sa.literal_column("interval '7 hours'"), sa.literal_column(fmt))
+    return sa.func.to_char(_wib_pg(col), sa.literal_column(fmt))
+
+
+def _wib_pg(col: Any) -> Any:
+    """PostgreSQL: a UTC timestamp column moved to WIB, never past the last day Python can read."""
+    shifted = sa.func.least(col + sa.literal_column("interval '7 hours'"),
+                            sa.literal_column(f"timestamp '{LAST_WIB}'"))
+    return sa.case((col.is_(None), None), else_=shifted)  # LEAST skips NULLs: keep a NULL a NULL
 
 
 def _date_text(session: Session, col: Any) -> Any:
@@ -190,9 +204,10 @@ def _refresh_all_last_visits(session: Session) -> None:
     """Every outlet's ``last_visit_on`` in one statement."""
     latest = sa.select(sa.func.max(Visit.visited_at)).where(Visit.outlet_id == Outlet.id).scalar_subquery()
     if _dialect(session) == "sqlite":
-        day = sa.func.date(latest, sa.literal_column("'+7 hours'"))
+        day = sa.func.coalesce(sa.func.date(latest, sa.literal_column("'+7 hours'")),
+                               sa.case((latest.is_not(None), sa.func.date(sa.literal(LAST_WIB)))))
     else:
-        day = sa.cast(latest + sa.literal_column("interval '7 hours'"), sa.Date)
+        day = sa.cast(_wib_pg(latest), sa.Date)
     session.execute(sa.update(Outlet.__table__).values(last_visit_on=day))
 
 
@@ -416,5 +431,13 @@ def install() -> None:
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_rollback", _after_rollback)
     event.listen(Session, "after_soft_rollback", lambda s, previous: _after_rollback(s))
+    # seat changes the sessions area makes with bulk UPDATEs (it announces them; it does not import us)
+    from ..sessions.signals import seats_changed
+
+    seats_changed.connect(_on_seats_changed, weak=False)
     _installed = True
+
+
+def _on_seats_changed(sender: Session, session_id: int) -> None:
+    session_changed(sender, session_id)
 

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
+from ..notifications import events
 from ..audit.services import record
 from ..db import transaction, unlocked, utcnow
 from ..errors import Invalid, NotAllowed
@@ -664,6 +665,14 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
            kind=p.kind, cohort_id=p.cohort_id, **{k: v for k, v in counts.items() if k not in ("errors", "error_rows")},
            created_codes=created_outlets[:AUDIT_CODES], updated_codes=updated_outlets[:AUDIT_CODES],
            codes_truncated=len(created_outlets) > AUDIT_CODES or len(updated_outlets) > AUDIT_CODES)
+    events.announce("import.finished", {"created": len(created_outlets), "updated": len(updated_outlets),
+                                        "filename": p.filename}, actor=actor)
+    # the new managers' first sign-in links also go to them directly (e-mail, WhatsApp)
+    from ..people.services import announce_setup_link
+
+    for m in new_managers:
+        user = next(r.user for r in created_users if r.number == m.row)
+        announce_setup_link("account.created", user, m.token, actor)
     db.session.flush()
     return ImportResult(filename=p.filename, sha256=p.sha256, counts=counts, new_managers=new_managers,
                         cohort=p.cohort)

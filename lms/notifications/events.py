@@ -30,7 +30,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from .models import OutboxEvent
+from ..db import utcnow
+from .models import EventStatus, OutboxEvent
 
 signals = Namespace()
 #: sent inside the announcing transaction: ``in_transaction.send(name, payload=..., event=row)``
@@ -55,6 +56,7 @@ EVENTS: dict[str, str] = {
 }
 
 _INFO_NEW = "lms.events.new"
+_INFO_BUFFER = "lms.events.buffer"  # events announced in this transaction, written just before it commits
 #: set while loading history (the demo seed, bench data): nothing is announced
 _muted: contextvars.ContextVar[bool] = contextvars.ContextVar("lms_events_muted", default=False)
 
@@ -90,36 +92,44 @@ def subscribers_of(name: str) -> list[Handler]:
 
 
 def announce(name: str, payload: dict[str, Any] | None = None, *, actor: Any = None,
-             secret: str | None = None, dedupe_key: str | None = None) -> OutboxEvent | None:
-    """Record that ``name`` happened, in the caller's transaction.
+             secret: str | None = None, dedupe_key: str | None = None) -> bool:
+    """Record that ``name`` happened, in the caller's transaction. True when recorded.
 
     ``payload`` holds ids and plain facts (JSON). ``secret`` carries a one-time link for the
-    message only; it is erased when the event is dispatched. With ``dedupe_key`` a second
-    event with the same key is not written (reminders, once per period): returns None then.
+    message only; it is erased when the event is dispatched. Events are written together, in
+    one INSERT, just before the transaction commits (so announcing for 60 people costs one
+    statement); a rollback drops them. With ``dedupe_key`` the event is written at once, and
+    a second event with the same key is not written at all (reminders, once per period):
+    False then.
     """
     if name not in EVENTS:
         raise KeyError(f"unknown event {name!r}")
     if _muted.get():
-        return None
+        return False
     session = db.session()
     actor_id = getattr(actor, "id", None) if getattr(actor, "is_authenticated", False) else None
-    row = OutboxEvent(name=name, payload=dict(payload or {}), actor_id=actor_id, secret=secret,
-                      dedupe_key=dedupe_key)
+    values = {"name": name, "payload": dict(payload or {}), "actor_id": actor_id, "secret": secret,
+              "dedupe_key": dedupe_key, "status": EventStatus.PENDING, "attempts": 0, "created_at": utcnow()}
     if dedupe_key is not None:
         exists = session.execute(sa.select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key)).first()
         if exists:
-            return None
+            return False
         try:
             with session.begin_nested():
-                session.add(row)
-                session.flush()
+                session.execute(sa.insert(OutboxEvent).values(**values))
         except sa.exc.IntegrityError:  # a concurrent writer took the key first
-            return None
+            return False
     else:
-        session.add(row)
+        session.info.setdefault(_INFO_BUFFER, []).append(values)
     session.info[_INFO_NEW] = True
-    in_transaction.send(name, payload=row.payload, event=row)
-    return row
+    in_transaction.send(name, payload=values["payload"])
+    return True
+
+
+def _before_commit(session: Session) -> None:
+    rows = session.info.pop(_INFO_BUFFER, None)
+    if rows:
+        session.execute(sa.insert(OutboxEvent), rows)
 
 
 def wake_after_commit() -> None:
@@ -137,6 +147,7 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     if not session.in_transaction():
         session.info.pop(_INFO_NEW, None)
+        session.info.pop(_INFO_BUFFER, None)
 
 
 _installed = False
@@ -147,6 +158,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    sa_event.listen(Session, "before_commit", _before_commit)
     sa_event.listen(Session, "after_commit", _after_commit)
     sa_event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
     _installed = True

@@ -71,7 +71,7 @@ def preferences():  # type: ignore[no-untyped-def]
         else:
             flash(_("Pengaturan pemberitahuan disimpan."), "success")
             return redirect(url_for("notifications.preferences"))
-    return render_template("notifications/preferences.html", form=form, pref=pref), (400 if form.errors else 200)
+    return render_template("notifications/preferences.html", form=form, pref=pref), (422 if form.errors else 200)
 
 
 # --- admins: what was (or would have been) sent ---------------------------------------------------
@@ -168,11 +168,11 @@ def broadcast():  # type: ignore[no-untyped-def]
             preview = services.preview_broadcast(me, kind, ident)
         except Invalid as e:
             e.apply_to_form(form)
-            status = 400
+            status = 422
         except Throttled as e:
             form.form_errors.append(_("Terlalu banyak pesan massal dalam satu jam. Coba lagi dalam %(min)d menit.",
                                       min=max(1, e.retry_after_seconds // 60)))
             status = 429
     elif request.method == "POST":
-        status = 400
+        status = 422
     return render_template("notifications/broadcast.html", form=form, preview=preview), status

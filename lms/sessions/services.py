@@ -32,8 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
+from ..notifications import events
+from . import signals
 from ..audit.services import record
-from ..dashboard import summaries
 from ..db import transaction, utcnow
 from ..errors import DomainError, Invalid, NotAllowed
 from ..extensions import db
@@ -226,7 +227,7 @@ def _take_seat(session_id: int, n: int = 1) -> bool:
         .execution_options(synchronize_session=False))
     changed = res.rowcount == 1  # type: ignore[attr-defined]
     if changed:
-        summaries.session_changed(db.session, session_id)
+        signals.seats_changed.send(db.session(), session_id=session_id)
     return changed
 
 
@@ -238,7 +239,7 @@ def _release_seat(session_id: int) -> bool:
         .execution_options(synchronize_session=False))
     changed = res.rowcount == 1  # type: ignore[attr-defined]
     if changed:
-        summaries.session_changed(db.session, session_id)
+        signals.seats_changed.send(db.session(), session_id=session_id)
     return changed
 
 
@@ -263,6 +264,7 @@ def _promote(session_id: int, actor: Any = None) -> list[int]:
         promoted.append(cand.user_id)
         record("registration.promoted", actor=actor, target_type="registration", target_id=cand.id,
                session_id=session_id, user_id=cand.user_id)
+        events.announce("registration.promoted", {"session_id": session_id, "user_id": cand.user_id}, actor=actor)
     if promoted:
         for reg in db.session.identity_map.values():
             if isinstance(reg, Registration) and reg.session_id == session_id:
@@ -530,6 +532,8 @@ def create_sessions(actor: Any, data: SessionInput, *, now: datetime | None = No
             record("session.backdated" if s.backdated else "session.created", actor=actor, target=s, title=s.title,
                    region_id=s.region_id, starts_at=s.starts_at.isoformat(), ends_at=s.ends_at.isoformat(),
                    series_id=series_id, certificate_kind=s.certificate_kind)
+            if not s.backdated:
+                events.announce("session.created", {"session_id": s.id}, actor=actor)
     return created
 
 
@@ -579,6 +583,9 @@ def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
                 session.sequence += 1
             db.session.flush()
             record("session.updated", actor=actor, target=session, changes=changes, sequence=session.sequence)
+            shown = sorted(set(changes) & {"starts_at", "ends_at", "venue_name", "venue_address", "title"})
+            if shown and session.ends_at > now:
+                events.announce("session.changed", {"session_id": session.id, "changed": shown}, actor=actor)
         if more_seats:
             _promote(session.id, actor)
             db.session.expire(session, ["seats_taken"])
@@ -596,10 +603,12 @@ def cancel_session(actor: Any, session: TrainingSession, *, now: datetime | None
         session.status = SessionStatus.CANCELLED
         session.cancelled_at = now or utcnow()
         session.sequence += 1
-        affected = db.session.scalar(sa.select(sa.func.count()).select_from(Registration).where(
-            Registration.session_id == session.id, Registration.status.in_(ACTIVE))) or 0
+        affected_ids = list(db.session.scalars(sa.select(Registration.user_id).where(
+            Registration.session_id == session.id, Registration.status.in_(ACTIVE))))
+        affected = len(affected_ids)
         db.session.flush()
         record("session.cancelled", actor=actor, target=session, registrants=affected)
+        events.announce("session.cancelled", {"session_id": session.id, "user_ids": affected_ids}, actor=actor)
     return session
 
 
@@ -680,6 +689,8 @@ def register(actor: Any, session: TrainingSession, *, now: datetime | None = Non
             db.session.flush()
             record("registration.created" if existing is None else "registration.renewed", actor=actor, target=reg,
                    session_id=session.id, status=reg.status.value)
+            events.announce("registration.confirmed" if seated else "registration.waitlisted",
+                            {"session_id": session.id, "user_id": actor.id}, actor=actor)
     except IntegrityError:
         # a simultaneous submit of the same trainee won the insert: that row is the registration
         reg = _find(session.id, actor.id)
@@ -711,9 +722,10 @@ def unregister(actor: Any, session: TrainingSession, *, now: datetime | None = N
         db.session.expire(reg)
         promoted: list[int] = []
         if res.rowcount == 1:  # type: ignore[attr-defined]
-            summaries.session_changed(db.session, session.id)
+            signals.seats_changed.send(db.session(), session_id=session.id)
             record("registration.cancelled", actor=actor, target_type="registration", target_id=reg.id,
                    session_id=session.id, was=was.value)
+            events.announce("registration.cancelled", {"session_id": session.id, "user_id": actor.id}, actor=actor)
             if was is RegistrationStatus.REGISTERED:
                 _release_seat(session.id)
                 if session.status is SessionStatus.SCHEDULED:
@@ -835,6 +847,10 @@ def register_group(actor: Any, session: TrainingSession, *, scope: str = GROUP_C
         if changed:
             record("session.group_registered", actor=actor, target=session, scope=scope, registered=result.registered,
                    waitlisted=result.waitlisted, already=result.already, clashing=[u.id for u in result.clashing])
+            for reg in changed:
+                events.announce("registration.confirmed" if reg.status is RegistrationStatus.REGISTERED
+                                else "registration.waitlisted", {"session_id": session.id, "user_id": reg.user_id},
+                                actor=actor)
     return result
 
 
@@ -1066,6 +1082,10 @@ def save_attendance(actor: Any, session: TrainingSession, marks: dict[int, str |
                 key = r.attendance.value if r.attendance else "unmarked"
                 counts[key] = counts.get(key, 0) + 1
             record("session.attendance_saved", actor=actor, target=session, changed=len(changed), counts=counts)
+            present = [r.user_id for r in regs if r.user_id in set(changed)
+                       and r.attendance in (Attendance.PRESENT, Attendance.LATE)]
+            if present:
+                events.announce("attendance.recorded", {"session_id": session.id, "user_ids": present}, actor=actor)
     return len(changed)
 
 
