@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -18,7 +19,7 @@ from ..people.auth import client_ip
 from ..permissions import AUTHENTICATED, allowed, load, rule
 from ..places.models import Outlet
 from ..places.services import regions_for
-from . import services
+from . import guide, services
 from .forms import (CohortForm, EnrolmentFilterForm, FinancingForm, LicenceForm, MarketingForm, QueueFilterForm,
                     ReportForm, ReviewForm)
 from .models import Cohort, Enrolment, Evidence, FinancialReport, Financing, Licence, MarketingStep
@@ -64,51 +65,114 @@ def enrolment_detail(enrolment_id: str):
 
 
 def _journey(enrolment: Enrolment, own: bool):  # type: ignore[no-untyped-def]
+    from ..visits.services import current_assignment  # the page shows the outlet's mentor
+
     progress = services.progress_for(enrolment)
     evidence = services.outlet_evidence(enrolment.outlet_id)
+    lang = _lang()
+    returned = sorted((e for e in evidence if e.status.value == "returned"),
+                      key=lambda e: (e.reviewed_at is None, e.reviewed_at, e.id))
+    reports = sorted((e for e in evidence if isinstance(e, FinancialReport)), key=lambda r: r.month, reverse=True)
     return render_template("programme/journey.html", enrolment=enrolment, progress=progress, evidence=evidence,
-                           own=own, lang=_lang(), can_add=allowed("evidence.create", enrolment.outlet),
-                           url_of_type=URL_OF_TYPE,
+                           own=own, lang=lang, can_add=allowed("evidence.create", enrolment.outlet),
+                           url_of_type=URL_OF_TYPE, next=guide.next_step(enrolment, progress, evidence, lang),
+                           returned=returned, returned_reports=[r for r in reports if r.status.value == "returned"],
+                           assignment=current_assignment(enrolment.outlet_id),
                            returned_comments={e.id: e.review_comment for e in evidence if e.review_comment})
 
 
 # --- evidence -----------------------------------------------------------------------------
 
 FORMS = {"licence": LicenceForm, "marketing": MarketingForm, "report": ReportForm, "financing": FinancingForm}
+#: the file field of each evidence form
+FILE_FIELDS = {"licence": "scan", "marketing": "attachment", "report": "attachment", "financing": "attachment"}
 
 
-def _upload(form: Any, field_name: str) -> files.CheckedUpload | None:
-    field = getattr(form, field_name, None)
-    storage = getattr(field, "data", None)
-    if storage is None or not getattr(storage, "filename", ""):
-        return None
-    return files.check_upload(storage.stream, storage.filename, field=field_name)
+def _chosen_file(form: Any, kind: str) -> Any:
+    storage = getattr(getattr(form, FILE_FIELDS[kind], None), "data", None)
+    return storage if storage is not None and getattr(storage, "filename", "") else None
 
 
-def _save(kind: str, form: Any, outlet: Outlet, existing: Evidence | None) -> Evidence:
+def _input(kind: str, form: Any) -> Any:
+    """The service's input from the form, as far as the form could read it."""
+    if kind == "licence":
+        return services.LicenceInput(licence_type=form.licence_type.data or "", number=form.number.data or "",
+                                     issued_on=form.issued_on.data, issuing_office=form.issuing_office.data or "")
+    if kind == "marketing":
+        return services.MarketingInput(kind=form.kind.data or "", description=form.description.data or "",
+                                       link=form.link.data)
+    if kind == "report":
+        return services.ReportInput(month=form.month.data, turnover=form.turnover.amount,
+                                    cost_of_goods=form.cost_of_goods.amount,
+                                    operating_expenses=form.operating_expenses.amount, notes=form.notes.data or "")
+    return services.FinancingInput(
+        lender=form.lender.data or "", lender_name=form.lender_name.data or "", product=form.product.data or "",
+        amount_requested=form.amount_requested.amount, amount_approved=form.amount_approved.amount,
+        application_status=form.application_status.data or "", applied_on=form.applied_on.data,
+        decided_on=form.decided_on.data, disbursed_on=form.disbursed_on.data)
+
+
+def _problems(kind: str, data: Any, outlet: Outlet, has_file: bool, existing: Evidence | None) -> dict[str, list[str]]:
+    if kind == "licence":
+        return services.check_licence(data, has_file, existing)[0]  # type: ignore[arg-type]
+    if kind == "marketing":
+        return services.check_marketing(data)[0]
+    if kind == "report":
+        return services.check_report(outlet, data, existing)[0]  # type: ignore[arg-type]
+    return services.check_financing(data)[0]
+
+
+def _save(kind: str, data: Any, upload: files.CheckedUpload | None, outlet: Outlet, existing: Evidence | None) -> Evidence:
     actor = _actor()
     if kind == "licence":
-        upload = _upload(form, "scan")
-        return services.save_licence(actor, outlet, services.LicenceInput(
-            licence_type=form.licence_type.data, number=form.number.data or "", issued_on=form.issued_on.data,
-            issuing_office=form.issuing_office.data or ""), upload, existing, ip=client_ip())  # type: ignore[arg-type]
+        return services.save_licence(actor, outlet, data, upload, existing, ip=client_ip())  # type: ignore[arg-type]
     if kind == "marketing":
-        upload = _upload(form, "attachment")
-        return services.save_marketing(actor, outlet, services.MarketingInput(
-            kind=form.kind.data, description=form.description.data or "", link=form.link.data), upload,
-            existing, ip=client_ip())  # type: ignore[arg-type]
+        return services.save_marketing(actor, outlet, data, upload, existing, ip=client_ip())  # type: ignore[arg-type]
     if kind == "report":
-        return services.save_report(actor, outlet, services.ReportInput(
-            month=form.month.data, turnover=form.turnover.amount, cost_of_goods=form.cost_of_goods.amount,
-            operating_expenses=form.operating_expenses.amount, notes=form.notes.data or ""),
-            existing, ip=client_ip())  # type: ignore[arg-type]
-    upload = _upload(form, "attachment")
-    return services.save_financing(actor, outlet, services.FinancingInput(
-        lender=form.lender.data, lender_name=form.lender_name.data or "", product=form.product.data or "",
-        amount_requested=form.amount_requested.amount, amount_approved=form.amount_approved.amount,
-        application_status=form.application_status.data, applied_on=form.applied_on.data,
-        decided_on=form.decided_on.data, disbursed_on=form.disbursed_on.data), upload,
-        existing, ip=client_ip())  # type: ignore[arg-type]
+        return services.save_report(actor, outlet, data, existing, ip=client_ip(), upload=upload)  # type: ignore[arg-type]
+    return services.save_financing(actor, outlet, data, upload, existing, ip=client_ip())  # type: ignore[arg-type]
+
+
+def _submit(kind: str, form: Any, outlet: Outlet, existing: Evidence | None) -> Evidence | None:
+    """Check the form, the file and the programme's rules together, so that every problem is reported
+    at once; save when there is none. Returns the saved evidence, or None (errors are on the form)."""
+    if not form.is_submitted():
+        return None
+    form.validate_on_submit()
+    problems: dict[str, list[str]] = {}
+    chosen = _chosen_file(form, kind)
+    upload = None
+    if chosen is not None:
+        try:
+            upload = files.check_upload(chosen.stream, chosen.filename, field=FILE_FIELDS[kind])
+        except Invalid as e:
+            problems = dict(e.reasons)
+    data = _input(kind, form)
+    for name, messages in _problems(kind, data, outlet, chosen is not None, existing).items():
+        problems.setdefault(name, []).extend(messages)
+    # a field the form could not read already says why; the rules would only repeat it
+    Invalid({k: v for k, v in problems.items() if not getattr(getattr(form, k, None), "errors", None)}
+            ).apply_to_form(form)
+    if form.errors:
+        return None
+    try:
+        return _save(kind, data, upload, outlet, existing)
+    except Invalid as e:
+        e.apply_to_form(form)
+        return None
+
+
+def _form_page(kind: str, form: Any, outlet: Outlet, evidence: Evidence | None, back: str):  # type: ignore[no-untyped-def]
+    """The evidence form; after an error it says which file must be chosen again (browsers drop it)."""
+    dropped = form.is_submitted() and bool(form.errors) and _chosen_file(form, kind) is not None
+    clash = None
+    if kind == "report" and form.errors.get("month") and isinstance(form.month.data, date):
+        clash = services.report_for_month(outlet.id, form.month.data)
+        if clash is not None and evidence is not None and clash.id == evidence.id:
+            clash = None
+    return render_template("programme/evidence_form.html", form=form, kind=kind, outlet=outlet, evidence=evidence,
+                           back=back, file_field=FILE_FIELDS[kind], file_dropped=dropped,
+                           clash=clash), (422 if form.errors else 200)
 
 
 def _back_to(outlet: Outlet) -> str:
@@ -124,17 +188,14 @@ def evidence_new(outlet_id: str, kind: str):
         abort(404)
     outlet = load(Outlet, outlet_id, "outlet.view", "evidence.create")
     form = FORMS[kind]()
-    if form.validate_on_submit():
-        try:
-            ev = _save(kind, form, outlet, None)
-        except Invalid as e:
-            e.apply_to_form(form)
-        else:
-            flash(_("Tersimpan dan dikirim untuk verifikasi.") if ev.status.value == "submitted" else _("Tersimpan."),
-                  "success")
-            return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
-    return render_template("programme/evidence_form.html", form=form, kind=kind, outlet=outlet, evidence=None,
-                           back=_back_to(outlet)), (422 if form.errors else 200)
+    if kind == "report" and not form.is_submitted():
+        form.month.data = services.default_report_month(outlet.id)
+    ev = _submit(kind, form, outlet, None)
+    if ev is not None:
+        flash(_("Tersimpan dan dikirim untuk verifikasi.") if ev.status.value == "submitted" else _("Tersimpan."),
+              "success")
+        return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
+    return _form_page(kind, form, outlet, None, _back_to(outlet))
 
 
 def _load_evidence(evidence_id: str, action: str | None = None) -> Evidence:
@@ -167,16 +228,11 @@ def evidence_edit(evidence_id: str):
         elif isinstance(ev, Financing):
             form.lender.data = ev.lender.value
             form.application_status.data = ev.application_status.value
-    if form.validate_on_submit():
-        try:
-            _save(kind, form, ev.outlet, ev)
-        except Invalid as e:
-            e.apply_to_form(form)
-        else:
-            flash(_("Perubahan tersimpan."), "success")
-            return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
-    return render_template("programme/evidence_form.html", form=form, kind=kind, outlet=ev.outlet, evidence=ev,
-                           back=url_for("programme.evidence_detail", evidence_id=ev.id)), (422 if form.errors else 200)
+    if _submit(kind, form, ev.outlet, ev) is not None:
+        flash(_("Perubahan tersimpan dan dikirim untuk verifikasi.") if ev.status.value == "submitted"
+              else _("Perubahan tersimpan."), "success")
+        return redirect(url_for("programme.evidence_detail", evidence_id=ev.id))
+    return _form_page(kind, form, ev.outlet, ev, url_for("programme.evidence_detail", evidence_id=ev.id))
 
 
 @bp.route("/evidence/<evidence_id>/file")

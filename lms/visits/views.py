@@ -278,7 +278,9 @@ def visit_edit(visit_id: str):
 @rule(AUTHENTICATED)
 def action_done(item_id: str):
     item = services.action_item(item_id)
-    authorize(item.visit if item else None, "visit.view", "visit.actions")
+    authorize(item.visit if item else None, "visit.view")
+    if not allowed("action_item.mark", item):
+        abort(403)
     form = ActionDoneForm()
     if not form.validate_on_submit():
         abort(400)
