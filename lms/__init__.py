@@ -134,6 +134,9 @@ def _load_curricula(app: Flask) -> None:
     directory = app.config.get("CURRICULA_DIR") or str(ROOT / "curricula")
     try:
         app.extensions["lms.curricula"] = load_dir(directory)
+        from .feedback.questions import load_all  # session feedback forms and knowledge tests
+
+        app.extensions["lms.assessments"] = load_all(directory, app.extensions["lms.curricula"])
     except CurriculumError as e:
         raise ConfigError("invalid curriculum:\n  " + "\n  ".join(e.problems)) from None
 
@@ -184,6 +187,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(certification_bp)
     from .dashboard import bp as dashboard_bp
+    from .feedback.views import bp as feedback_bp
+
+    app.register_blueprint(feedback_bp)
 
     app.register_blueprint(dashboard_bp)
     from .audit import bp as audit_bp

@@ -109,10 +109,40 @@ def curriculum_check(files: tuple[str, ...]) -> None:
         else:
             click.echo(f"{f}: ok ({cur.key}, {len(cur.stages)} stages, "
                        f"{sum(len(s.milestones) for s in cur.stages)} milestones)")
+    problems.extend(_check_questionnaires(files))
     if problems:
         for p in problems:
             click.echo(p, err=True)
         raise SystemExit(1)
+
+
+def _check_questionnaires(files: tuple[str, ...]) -> list[str]:
+    """The feedback forms and knowledge tests (curricula/questionnaires/*.yaml) of the checked curricula."""
+    from pathlib import Path
+
+    from .feedback import questions
+    from .programme.curriculum import CurriculumError, load_file
+
+    problems: list[str] = []
+    for folder in sorted({Path(f).parent for f in files}):
+        try:
+            found = questions.load_dir(folder / questions.DIRECTORY)
+            curricula = {}
+            for f in files:
+                if Path(f).parent == folder:
+                    try:
+                        cur = load_file(f)
+                    except CurriculumError:
+                        continue
+                    curricula[cur.key] = cur
+            questions.check_references(curricula, found)
+        except CurriculumError as e:
+            problems.extend(e.problems)
+            continue
+        for a in found.values():
+            size = len(a.scales) if isinstance(a, questions.Questionnaire) else len(a.questions)
+            click.echo(f"{a.source}: ok ({a.key}, {a.kind}, {size} {'scales' if a.kind == 'feedback' else 'questions'})")
+    return problems
 
 
 @click.command("bench-data")

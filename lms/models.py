@@ -15,3 +15,4 @@ from .dashboard.models import DashboardCount  # noqa: F401
 from .notifications.models import (  # noqa: F401
     Broadcast, Delivery, Notification, NotificationPreference, OutboxEvent,
 )
+from .feedback.models import FeedbackRating, FeedbackResponse, TestAnswer, TestAttempt  # noqa: F401

@@ -71,6 +71,10 @@ class Stage:
     name: Text
     description: Text
     milestones: tuple[Milestone, ...]
+    #: the session feedback questionnaire and the pre/post knowledge test of this stage's sessions
+    #: (keys of curricula/questionnaires/*.yaml, checked by lms.feedback.questions.check_references)
+    questionnaire: str | None = None
+    knowledge_test: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +242,14 @@ def parse(data: Any, source: str) -> Curriculum:
             continue
         skey = c.key(snode.get("key"), f"{where}.key")
         where = f"stage[{skey}]"
-        for extra in set(snode) - {"key", "name", "description", "milestones"}:
+        for extra in set(snode) - {"key", "name", "description", "milestones", "assessment"}:
             c.error(f"{where}.{extra}", "unknown field")
+        assessment = snode.get("assessment") or {}
+        if not isinstance(assessment, dict) or set(assessment) - {"questionnaire", "test"}:
+            c.error(f"{where}.assessment", "must be a mapping with 'questionnaire' and/or 'test' keys")
+            assessment = {}
+        for akey, aval in assessment.items():
+            c.key(aval, f"{where}.assessment.{akey}")
         if skey in seen_stages:
             c.error(f"{where}.key", "duplicate stage key")
         seen_stages.add(skey)
@@ -259,7 +269,8 @@ def parse(data: Any, source: str) -> Curriculum:
             milestones.append(m)
         stages.append(Stage(key=skey, number=i, name=c.text(snode.get("name"), f"{where}.name"),
                             description=c.text(snode.get("description"), f"{where}.description"),
-                            milestones=tuple(milestones)))
+                            milestones=tuple(milestones), questionnaire=assessment.get("questionnaire"),
+                            knowledge_test=assessment.get("test")))
     if c.problems:
         raise CurriculumError(c.problems)
     return Curriculum(key=key, version=version, name=name, description=description, stages=tuple(stages),
