@@ -126,3 +126,48 @@ def test_stored_values_at_the_ends_of_the_calendar_do_not_break_pages(app, clien
         if code != 200:
             bad.append((url, code))
     assert not bad, "\n".join(map(str, bad))
+
+
+def test_stored_visits_evidence_and_certificates_at_the_end_of_the_calendar_break_nothing(app, client, factory, login_as, db):  # type: ignore[no-untyped-def]
+    """A visit, an action item, a licence and a certificate dated in the last hours of year 9999
+    (UTC: year 10000 in WIB) or in year 1: the pages of every role, the exports and the dashboard
+    summary (recounted in the same transaction as the write) still work."""
+    from datetime import date, datetime, timezone
+
+    from lms.dashboard import summaries
+    from lms.db import transaction
+    from lms.programme.models import Evidence
+    w = factory.world()
+    far = datetime(9999, 12, 31, 20, 0, tzinfo=timezone.utc)
+    v = factory.visit(w.mentor, w.outlet, visited_at=far, next_visit_on=date(9999, 12, 31),
+                      actions=(("Ujung", "Pengelola", date(9999, 12, 31)), ("Awal", "Pengelola", date(1, 1, 1))))
+    v2 = factory.visit(w.mentor, w.outlet, visited_at=datetime(1, 1, 1, 0, 0, tzinfo=timezone.utc))
+    with transaction():
+        ev = db.session.get(Evidence, w.evidence.id)
+        ev.issued_on = date(9999, 12, 31)
+        ev.submitted_at = far
+        w.certificate.issued_at = far
+    bad = []
+    for who in ("admin", "owner", "mentor", "coord_3171"):
+        login_as(w.users[who])
+        for url in ["/home", "/progress", f"/visits/{v.id}", f"/visits/{v2.id}", f"/visits/{v.id}/edit", "/visits/mine",
+                    "/visits/dashboard", "/visits/dashboard?until=9999-12", f"/outlets/{w.outlet.id}/timeline", "/caseload",
+                    "/caseloads", "/visits/export?start=2000-01-01&end=2030-01-01", f"/evidence/{w.evidence.id}",
+                    f"/evidence/{w.evidence.id}/edit", "/review", f"/outlets/{w.outlet.id}", f"/outlets/{w.outlet.id}/reports",
+                    "/certificates", "/certificates/mine", f"/certificates/{w.certificate.id}",
+                    f"/certificates/{w.certificate.id}/pdf", f"/verify/{w.certificate.verification_code}",
+                    "/exports/download?dataset=visits&format=xlsx", "/exports/download?dataset=certificates&format=csv",
+                    "/dashboard", f"/enrolments/{w.enrolment.id}", "/notifications"]:
+            try:
+                code = client.get(url, buffered=True).status_code
+            except Exception as e:
+                db.session.rollback()
+                code = f"{type(e).__name__}: {str(e)[:100]}"
+            if code not in (200, 403, 404, 302):
+                bad.append((who, url, code))
+    assert not bad, "\n".join(map(str, bad))
+    # the dashboard summary stays equal to a full recount
+    snap = summaries.snapshot(db.session)
+    with transaction():
+        summaries.rebuild_all()
+    assert summaries.snapshot(db.session) == snap

@@ -14,6 +14,7 @@ the date range applies to the monthly charts and to the past sessions.
 """
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -163,7 +164,9 @@ def _latest_activity(scope: Scope) -> date | None:
     programme that ended (like the 2018 demo cohort) still shows its last twelve months.
     """
     t = DashboardCount
-    conds = [t.metric.in_(["completed", "certs"]), t.region_id.in_(scope.region_ids), t.day != ""]
+    # months after this one hold no real activity (only a mistyped or hand-written date): ignored
+    conds = [t.metric.in_(["completed", "certs"]), t.region_id.in_(scope.region_ids), t.day != "",
+             t.day <= scope.today.strftime("%Y-%m")]
     if scope.cohort_id:
         conds.append(t.cohort_id == scope.cohort_id)
     if scope.kecamatan_id:
@@ -171,7 +174,8 @@ def _latest_activity(scope: Scope) -> date | None:
     last = db.session.scalar(sa.select(sa.func.max(t.day)).where(*conds))
     if not last:
         return None
-    return add_months(date.fromisoformat(last + "-01"), 1) - timedelta(days=1)
+    first = date.fromisoformat(last + "-01")
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 # --- the numbers -----------------------------------------------------------------------------
