@@ -340,6 +340,17 @@ def _sessions():  # type: ignore[no-untyped-def]
 # --- end training sessions --------------------------------------------------------------
 
 
+# --- session feedback and knowledge tests (the rules: lms/feedback/rules.py) ---------------
+
+def _feedback():  # type: ignore[no-untyped-def]
+    from .feedback import rules
+
+    return rules
+
+
+# --- end session feedback ------------------------------------------------------------------
+
+
 RULES: dict[str, Callable[..., bool]] = {
     AUTHENTICATED: lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
     "users.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
@@ -402,6 +413,13 @@ RULES: dict[str, Callable[..., bool]] = {
     "session.register": lambda u, obj: _sessions().can_register(u, obj),
     "calendar.feed": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR, Role.MENTOR, Role.TRAINEE),
     # end training sessions
+    # session feedback and pre/post tests (lms/feedback/rules.py); each after "session.view" (404)
+    "session.feedback": lambda u, obj: _feedback().attended(u, obj),
+    "session.pretest": lambda u, obj: _feedback().registered(u, obj),
+    "session.posttest": lambda u, obj: _feedback().attended(u, obj),
+    "session.feedback_report": lambda u, obj: _feedback().can_read_report(u, obj),
+    "feedback.overview": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    # end session feedback
     # exports (lms/reports) and the audit log viewer ("audit.view" above)
     "exports.download": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     # end exports

@@ -397,6 +397,15 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "notifications.outbox_item": f"/admin/outbox/{w.delivery.id}",
         "notifications.outbox_retry": f"/admin/outbox/{w.delivery.id}/retry",
         "notifications.broadcast": "/broadcasts/new",
+        # session feedback and tests: the owner attended the past Bimtek (its feedback closed) and holds a seat
+        # in the upcoming one (its pre-test open)
+        "feedback.give": f"/sessions/{w.session.id}/feedback",
+        "feedback.test_start": f"/sessions/{w.upcoming.id}/test/pre",
+        "feedback.test_question": f"/sessions/{w.upcoming.id}/test/pre/1",
+        "feedback.test_result": f"/sessions/{w.session.id}/test/post/result",
+        "feedback.session_report": f"/sessions/{w.session.id}/feedback/report",
+        "feedback.overview": "/dashboard/feedback",
+        "feedback.export_responses": "/dashboard/feedback/export?format=ods",
     }
 
 

@@ -163,6 +163,17 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("notifications.outbox_retry", "GET", {}, ALL(405)),
     ("notifications.broadcast", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("notifications.broadcast", "POST", {}, (L, 403, 403, 403, 422, 422, 422, 422)),
+    # session feedback and tests: feedback and the post-test for attendees (the past Bimtek's have closed: the
+    # owner sees why, and a POST is refused), the pre-test for registered trainees (open: the upcoming one)
+    ("feedback.give", "GET", {}, (L, 404, 200, 403, 403, 404, 403, 403)),
+    ("feedback.give", "POST", {}, (L, 404, 403, 403, 403, 404, 403, 403)),
+    ("feedback.test_start", "GET", {}, (L, 404, 200, 403, 403, 404, 403, 403)),
+    ("feedback.test_question", "GET", {}, (L, 404, 200, 403, 403, 404, 403, 403)),
+    ("feedback.test_question", "POST", {}, (L, 404, 422, 403, 403, 404, 403, 403)),
+    ("feedback.test_result", "GET", {}, (L, 404, 302, 403, 403, 404, 403, 403)),
+    ("feedback.session_report", "GET", {}, (L, 404, 403, 403, 200, 404, 200, 200)),
+    ("feedback.overview", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
+    ("feedback.export_responses", "GET", {}, (L, 403, 403, 403, 400, 400, 400, 400)),
 ]
 
 #: POST rows that act; run after the safe rows, in this order (logout last)
