@@ -353,6 +353,11 @@ def seed_all(today: date | None = None) -> SeedReport:
     n = seed_certificates()
     if n:
         report.add("certificate", n)
+    from .feedback.seed import seed_feedback
+
+    for kind, count in seed_feedback(2018).items():  # feedback and pre/post tests of the 2018 Bimtek
+        if count:
+            report.add(kind, count)
     for kind, count in seed_recent_visits(today, outlet_codes=codes_2018).items():
         if count:
             report.add(kind, count)

@@ -30,7 +30,7 @@ REQUIRED_FILES = ("metadata.yaml", "template.html", "style.css")
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
 LICENCE_FILES = ("OFL.txt", "LICENSE", "LICENSE.txt", "OFL")
 KNOWN_FIELDS = {"kind", "name", "serial_prefix", "subject", "eligible_attendance", "session_stages", "requires",
-                "hosts", "signatories", "place", "pdf", "texts"}
+                "requires_post_test", "hosts", "signatories", "place", "pdf", "texts"}
 SERIAL_PREFIX = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
@@ -66,6 +66,8 @@ class Design:
     eligible_attendance: tuple[str, ...] = ()
     session_stages: tuple[str, ...] = ()
     requires: str | None = None
+    #: a session design may also require a passed post-test: the share of correct answers needed (None: not)
+    post_test_threshold: float | None = None
     hosts: tuple[str, ...] = ()
     signatories: tuple[Signatory, ...] = ()
     place: str = "Jakarta"
@@ -197,18 +199,27 @@ def parse(path: Path, overrides: dict[str, Any] | None = None) -> Design:
     attendance: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()
     requires = None
+    post_test: float | None = None
     if subject == "session":
         attendance = _str_list(meta.get("eligible_attendance"), f"{where}: eligible_attendance", problems, ATTENDANCE)
         stages = _str_list(meta.get("session_stages"), f"{where}: session_stages", problems, required=False)
         if "requires" in meta:
             problems.append(f"{where}: requires: only enrolment designs name requirements")
+        if "requires_post_test" in meta:
+            node = meta.get("requires_post_test")
+            value = node.get("threshold") if isinstance(node, dict) and set(node) == {"threshold"} else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                problems.append(f"{where}: requires_post_test: must be {{threshold: <share between 0 and 1, "
+                                f"e.g. 0.7>}}, got {node!r}")
+            else:
+                post_test = float(value)
     elif subject == "enrolment":
         requires = meta.get("requires")
         if requires not in REQUIREMENTS:
             problems.append(f"{where}: requires: must be one of {list(REQUIREMENTS)}, got {requires!r}")
-        for f in ("eligible_attendance", "session_stages"):
+        for f in ("eligible_attendance", "session_stages", "requires_post_test"):
             if f in meta:
-                problems.append(f"{where}: {f}: only session designs name attendance or stages")
+                problems.append(f"{where}: {f}: only session designs name attendance, stages or a post-test")
     else:
         problems.append(f"{where}: subject: must be one of {list(SUBJECTS)}, got {subject!r}")
     hosts = _str_list(meta.get("hosts"), f"{where}: hosts", problems)
@@ -240,6 +251,7 @@ def parse(path: Path, overrides: dict[str, Any] | None = None) -> Design:
         place = "Jakarta"
     design = Design(key=path.name, path=path.resolve(), kind=kind, name=name, serial_prefix=prefix,
                     subject=str(subject), eligible_attendance=attendance, session_stages=stages, requires=requires,
+                    post_test_threshold=post_test,
                     hosts=hosts, signatories=tuple(signatories), place=place.strip(),
                     pdf={k: str(v) for k, v in pdf.items()}, texts=dict(texts))
     if not problems:

@@ -136,9 +136,13 @@ def _lang() -> str:
     return loc.language if loc else CERT_LOCALE
 
 
+_UNKNOWN: Any = object()
+
+
 def session_reason(design: Design, session: TrainingSession, registration: Registration | None,
-                   now: datetime | None = None) -> str | None:
-    """Why ``registration`` earns no certificate of ``design`` for ``session`` (None: eligible)."""
+                   now: datetime | None = None, post_test: Any = _UNKNOWN) -> str | None:
+    """Why ``registration`` earns no certificate of ``design`` for ``session`` (None: eligible).
+    ``post_test``: the holder's finished post-test (or None), when the caller already read it."""
     now = now or utcnow()
     problem = session_problem(design, session)
     if problem:
@@ -155,6 +159,23 @@ def session_reason(design: Design, session: TrainingSession, registration: Regis
         return _("Kehadiran belum dicatat.")
     if registration.attendance.value not in design.eligible_attendance:
         return _("Kehadiran tercatat: %(status)s.", status=ATTENDANCE_LABELS[registration.attendance])
+    if design.post_test_threshold is not None:
+        return _post_test_reason(design.post_test_threshold, session, registration, post_test)
+    return None
+
+
+def _post_test_reason(threshold: float, session: TrainingSession, registration: Registration,
+                      attempt: Any) -> str | None:
+    from ..feedback import services as feedback
+
+    if attempt is _UNKNOWN:
+        attempt = feedback.post_scores(session.id, [registration.user_id]).get(registration.user_id)
+    need = round(threshold * 100)
+    if attempt is None:
+        return _("Post-test belum diselesaikan (perlu nilai paling sedikit %(need)d%%).", need=need)
+    if not feedback.passed(attempt, threshold):
+        return _("Nilai post-test %(score)d%%, di bawah batas %(need)d%%.", score=round((attempt.score or 0) * 100),
+                 need=need)
     return None
 
 
@@ -194,9 +215,15 @@ def session_candidates(actor: Any, design: Design, session: TrainingSession) -> 
         .options(joinedload(Registration.user).joinedload(User.managed_outlet))))
     issued = _active_certificates(design.kind, [f"session:{session.id}"])
     now = utcnow()
+    posts: dict[int, Any] = {}
+    if design.post_test_threshold is not None:
+        from ..feedback import services as feedback
+
+        posts = feedback.post_scores(session.id, [r.user_id for r in regs])
     out = []
     for r in regs:
-        reason = session_reason(design, session, r, now)
+        reason = session_reason(design, session, r, now,
+                                **({"post_test": posts.get(r.user_id)} if design.post_test_threshold is not None else {}))
         label = str(ATTENDANCE_LABELS[r.attendance]) if r.attendance else _("belum dicatat")
         out.append(Candidate(holder=r.user, subject_id=session.id, outlet=r.user.managed_outlet,
                              eligible=reason is None, reason=reason, status_label=label, registration=r,
