@@ -98,7 +98,9 @@ class NewSessionForm(SessionForm):
     past = BooleanField(_l("Sesi ini sudah berlangsung (mencatat sesi lampau)"),
                         description=_l("Untuk Bimtek yang diadakan sebelum aplikasi dipakai: pendaftaran langsung "
                                        "ditutup, presensi bisa diisi, dan pencatatannya masuk log audit."))
-    extra_dates = DateListField(_l("Juga pada tanggal (opsional)"), validators=[Optional(), Length(max=400)],
+    extra_dates = DateListField(_l("Juga pada tanggal (opsional)"),
+                                validators=[Optional(), Length(max=400),
+                                            DateRange(EARLIEST_SESSION_DATE, latest_session_date)],
                                 description=_l("Untuk seri: tanggal lain dengan jam yang sama, dipisah koma, "
                                                "mis. 2018-04-11, 2018-04-12."),
                                 render_kw={"placeholder": "2018-04-11, 2018-04-12", "autocomplete": "off"})
@@ -121,7 +123,7 @@ class ScheduleFilterForm(Form):
 
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
     stage = SelectField(_l("Langkah"), choices=[], validators=[Optional()])
-    month = MonthField(_l("Bulan"), validators=[Optional()])
+    month = MonthField(_l("Bulan"), validators=[Optional(), DateRange()])
 
 
 class GroupForm(Form):

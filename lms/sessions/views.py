@@ -61,7 +61,8 @@ def _filters(actor: Any) -> tuple[ScheduleFilterForm, int | None, str | None, da
     region_id = int_or_none(form.region.data)
     region_id = region_id if region_id in {r.id for r in regions} else None
     stage = form.stage.data if form.stage.data in names else None
-    month = form.month.data if isinstance(form.month.data, date) and 2000 <= form.month.data.year <= 2100 else None
+    # a month outside the shared date range is shown as the field's error and ignored
+    month = form.month.data if isinstance(form.month.data, date) and form.month.validate(form) else None
     return form, region_id, stage, month
 
 
