@@ -83,6 +83,7 @@ def _run(n: int, rounds: int, tmp: Path) -> dict[str, Any]:
                 with events.muted():
                     muted.append(_move(coordinator, s, 5))
                 with_events.append(_move(coordinator, s, -5))
+            print(f"    {rounds} changes each way: done", flush=True)
             out["request_muted_ms"] = statistics.median(muted) * 1000
             out["request_events_ms"] = statistics.median(with_events) * 1000
             # only the last change's messages are sent: the earlier events are marked dispatched unsent
@@ -95,6 +96,7 @@ def _run(n: int, rounds: int, tmp: Path) -> dict[str, Any]:
             while len(smtp.messages) < n and time.perf_counter() - t0 < 300:
                 time.sleep(0.01)
             out["send_s"] = time.perf_counter() - t0
+            print(f"    dispatch and send: {out['send_s']:.1f} s, {len(smtp.messages)} e-mails", flush=True)
             _cur, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             out["peak_mb"] = peak / 1e6

@@ -18,6 +18,7 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .models import Delivery
 
@@ -85,12 +86,15 @@ class EmailChannel(Channel):
         msg = self.build(delivery, config)
         host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
         timeout = float(config.get("MAIL_TIMEOUT") or 15)
+        # the name we greet the server with: our own host from BASE_URL (smtplib's default,
+        # socket.getfqdn(), is a reverse DNS lookup that can stall every message for seconds)
+        local = urlsplit(str(config.get("BASE_URL") or "")).hostname or "localhost"
         try:
             if config.get("MAIL_USE_SSL"):
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, local_hostname=local, timeout=timeout,
                                                       context=ssl.create_default_context())
             else:
-                smtp = smtplib.SMTP(host, port, timeout=timeout)
+                smtp = smtplib.SMTP(host, port, local_hostname=local, timeout=timeout)
             with smtp:
                 if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
                     smtp.starttls(context=ssl.create_default_context())

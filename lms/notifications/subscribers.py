@@ -141,10 +141,19 @@ def _when(s: Any) -> str:
     return _("%(start)s di %(venue)s", start=wib_datetime(s.starts_at, "EEEE, d MMMM y HH:mm"), venue=s.venue_name)
 
 
-def _ics(s: Any) -> list[tuple[str, str, bytes]]:
+def _ics(s: Any, cache: dict[tuple[int, int, str], bytes] | None = None) -> list[tuple[str, str, bytes]]:
+    """The session's calendar file. Pass one ``cache`` per event: building it costs ~0.3 s
+    (icalendar computes the time zone's transitions), and it is the same for everyone who reads
+    the same language."""
     from ..sessions import services as sessions
 
-    return [("bimtek.ics", "text/calendar", sessions.ics([s], name=s.title))]
+    key = (s.id, s.sequence, _lang())
+    if cache is None or key not in cache:
+        data = sessions.ics([s], name=s.title)
+        if cache is None:
+            return [("bimtek.ics", "text/calendar", data)]
+        cache[key] = data
+    return [("bimtek.ics", "text/calendar", cache[key])]
 
 
 @subscriber("session.created")
@@ -170,6 +179,7 @@ def _session_changed(event: OutboxEvent) -> list[Audience]:
         return []
     cancelled = event.name == "session.cancelled"
     ids = event.payload.get("user_ids") or _registrant_ids(s.id)
+    calendars: dict[tuple[int, int, str], bytes] = {}
 
     def compose(u: User) -> Content:
         if cancelled:
@@ -179,7 +189,7 @@ def _session_changed(event: OutboxEvent) -> list[Audience]:
                            url=url_for("sessions.session_detail", session_id=s.id))
         return Content(title=_("Jadwal Bimtek berubah: %(title)s", title=s.title),
                        body=_("Jadwal baru: %(when)s.", when=_when(s)),
-                       url=url_for("sessions.session_detail", session_id=s.id), attachments=_ics(s))
+                       url=url_for("sessions.session_detail", session_id=s.id), attachments=_ics(s, calendars))
 
     # the cancelled session's page stays visible to its registrants; no rule check beyond being one
     return [Audience(users=_users(ids), compose=compose,
