@@ -54,6 +54,8 @@ class FeedbackRating(Base):
 
 
 class TestPhase(str, enum.Enum):
+    __test__ = False  # not a pytest test class
+
     PRE = "pre"
     POST = "post"
 

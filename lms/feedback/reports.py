@@ -85,7 +85,8 @@ class SessionReport:
     scales: list[tuple[str, Dist]]
     speakers: list[tuple[SessionSpeaker, Dist]]
     agencies: list[tuple[str, Dist]]
-    comments: list[str]
+    #: free texts, each once with how many gave it, sorted by text (never by who or when)
+    comments: list[tuple[str, int]]
     pre_n: int
     post_n: int
     pre_mean: float | None
@@ -137,7 +138,7 @@ def session_report(actor: Any, session: TrainingSession) -> SessionReport:
     scales: list[tuple[str, Dist]] = []
     speakers: list[tuple[SessionSpeaker, Dist]] = []
     agencies: list[tuple[str, Dist]] = []
-    comments: list[str] = []
+    comments: list[tuple[str, int]] = []
     if shown and q is not None:
         dists: dict[tuple[str, int], Dist] = defaultdict(Dist)
         for item, sid, value, count in db.session.execute(
@@ -155,9 +156,12 @@ def session_report(actor: Any, session: TrainingSession) -> SessionReport:
             for v, c in d.counts.items():
                 by_agency[label].add(v, c)
         agencies = sorted(by_agency.items(), key=lambda kv: kv[0].casefold())
-        comments = sorted((c for c in db.session.scalars(sa.select(FeedbackResponse.comment).where(
-            FeedbackResponse.session_id == session.id, FeedbackResponse.comment != "")) if c.strip()),
-            key=str.casefold)
+        same: dict[str, int] = defaultdict(int)
+        for c in db.session.scalars(sa.select(FeedbackResponse.comment).where(
+                FeedbackResponse.session_id == session.id, FeedbackResponse.comment != "")):
+            if c.strip():
+                same[c.strip()] += 1
+        comments = sorted(same.items(), key=lambda kv: kv[0].casefold())
     pre_n = post_n = 0
     pre_mean = post_mean = None
     questions: list[QuestionGain] = []
