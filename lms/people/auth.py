@@ -4,9 +4,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, login_user
 
 from ..extensions import db
 from . import devices
@@ -58,3 +58,14 @@ def remember_device(resp: Response, user: User) -> None:
     device = devices.remember(current_device(), user.id)
     resp.set_cookie(devices.COOKIE, devices.dumps(device), max_age=devices.max_age_seconds(), path="/",
                     secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+
+
+def complete_login(user: User, *, remember: bool = False, next_url: str | None = None) -> Response:
+    """THE end of every sign-in (password, phone code …), after the service checked and audited it:
+    a fresh session (nothing from before sign-in carries over), Flask-Login's session, the
+    known-device cookie, and the redirect to ``next_url`` (already made safe) or home."""
+    session.clear()
+    login_user(user, remember=remember)
+    resp = redirect(next_url or url_for("core.home"))
+    remember_device(resp, user)
+    return resp

@@ -14,7 +14,7 @@ from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
 from ..urls import external_url
 from . import services
-from .auth import client_ip, current_device, remember_device, safe_next
+from .auth import client_ip, complete_login, current_device, remember_device, safe_next
 from .forms import (
     ROLE_LABELS, ChangePasswordForm, ConfirmForm, DeactivateForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm,
 )
@@ -47,13 +47,8 @@ def login():
             e.apply_to_form(form)
             status = 200
         else:
-            # a fresh session: nothing from before sign-in carries over
-            next_url = safe_next(request.args.get("next"))
-            session.clear()
-            login_user(user, remember=bool(form.remember.data))
-            resp = redirect(next_url or url_for("core.home"))
-            remember_device(resp, user)
-            return resp
+            return complete_login(user, remember=bool(form.remember.data),
+                                  next_url=safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 200
     return render_template("auth/login.html", form=form), status
