@@ -51,6 +51,14 @@ class Defaults:
     PASSWORD_HASH_METHOD = "scrypt"
     #: how long a password set-up link stays valid
     PASSWORD_SETUP_HOURS = 72
+    #: sign-in by phone (lms/people/phone_codes.py): a 6-digit code valid this long, this many tries;
+    #: codes sent per number (a known device of the account counts its own instead) and per address
+    #: within the window
+    PHONE_CODE_MINUTES = 5
+    PHONE_CODE_MAX_TRIES = 5
+    PHONE_CODE_MAX_SENDS_PER_NUMBER = 3
+    PHONE_CODE_MAX_SENDS_PER_ADDRESS = 30
+    PHONE_CODE_WINDOW_MINUTES = 15
 
     #: number of proxies in front of the app whose X-Forwarded-For is trusted (0 = none)
     TRUSTED_PROXIES = 0

@@ -462,3 +462,21 @@ def test_a_design_requiring_a_passed_post_test_explains_it_on_the_candidates_pag
 
     by = {c.holder.id: c for c in certs.session_candidates(__import__("lms.permissions").permissions.SYSTEM, design, s)}
     assert by[passed.id].eligible and not by[failed.id].eligible and not by[missing.id].eligible
+
+
+def test_the_overview_is_cached_but_never_older_than_the_answers(client, factory, login_as, db):
+    c = factory.cohort(regions=("3171",))
+    s = _session(factory, c)
+    users = _attendees(factory, c, s, 10)
+    login_as("coordinator", region="3171")
+    assert "Belum ada umpan balik" in client.get("/dashboard/feedback").get_data(as_text=True)
+    from lms.dashboard.cache import cache
+
+    hits = cache().hits
+    client.get("/dashboard/feedback")
+    assert cache().hits == hits + 1  # the same data: served from the cache
+    _bulk_responses(factory, s, users[:5], value=lambda i: 5)
+    html = client.get("/dashboard/feedback").get_data(as_text=True)
+    assert "Belum ada umpan balik" not in html and ">5.0<" in html
+    # the dashboard links to it
+    assert 'href="/dashboard/feedback"' in client.get("/dashboard").get_data(as_text=True)

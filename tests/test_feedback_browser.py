@@ -21,6 +21,8 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     folder = os.environ.get("LMS_TEST_SHOTS")
     if folder:
         page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+        with open(os.path.join(folder, f"{name}.html"), "w", encoding="utf-8") as f:
+            f.write(page.content())
 
 
 def test_check_in_take_the_post_test_and_give_feedback_on_a_phone(phone_page, factory, db):

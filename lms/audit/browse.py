@@ -44,6 +44,10 @@ ACTION_LABELS: dict[str, Any] = {
     "auth.login_throttled": _l("Masuk ditahan sementara (terlalu banyak percobaan)"),
     "auth.password_changed": _l("Kata sandi diganti"),
     "auth.password_set": _l("Kata sandi dibuat lewat tautan"),
+    "auth.code_requested": _l("Kode sekali pakai diminta (nomor HP)"),
+    "auth.code_failed": _l("Kode sekali pakai salah atau tidak berlaku"),
+    "auth.code_throttled": _l("Permintaan kode ditahan sementara (terlalu banyak)"),
+    "user.phone_changed": _l("Nomor HP diganti"),
     "user.created": _l("Pengguna dibuat"),
     "user.updated": _l("Data pengguna diubah"),
     "user.role_changed": _l("Peran pengguna diubah"),
@@ -107,7 +111,8 @@ def action_label(action: str) -> str:
 
 
 #: actions recorded without a signed-in user that a visitor (not the system) caused
-ANONYMOUS_ACTIONS = {"auth.login_failed", "auth.login_throttled", "auth.password_set"}
+ANONYMOUS_ACTIONS = {"auth.login_failed", "auth.login_throttled", "auth.password_set", "auth.code_requested",
+                     "auth.code_failed", "auth.code_throttled"}
 
 
 def no_actor_label(action: str) -> str:

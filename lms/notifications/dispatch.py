@@ -66,6 +66,16 @@ class Audience:
     urgent: bool = False
     #: the rulebook check for what the message reveals; people failing it are not told
     visible: Callable[[User], bool] | None = None
+    #: the person asked for this very message (a sign-in code, a set-up link): WhatsApp carries it
+    #: without the marketing opt-in (kept on the row as ``template["transactional"]``)
+    transactional: bool = False
+    #: the message holds a secret (a sign-in code): once SENT, the stored text and template
+    #: parameters are blanked; a KEPT one (no channel here, the demo) keeps it for the outbox page
+    redact_after_send: bool = False
+
+
+#: what the stored text of a sent secret message becomes
+REDACTED = "[disembunyikan setelah terkirim]"
 
 
 # --- quiet hours ------------------------------------------------------------------------------
@@ -167,7 +177,7 @@ def _fan_out(event: OutboxEvent, audiences: Iterable[Audience], now: datetime) -
                         continue
                     if name == "email" and not pref.email_enabled:
                         continue
-                    if name == "whatsapp" and not pref.whatsapp_opt_in:
+                    if name == "whatsapp" and not pref.whatsapp_opt_in and not aud.transactional:
                         continue
                     d = Delivery(event_id=event.id, key=key, user_id=user.id, channel=name, kind=event.name,
                                  address=address, locale=locale, subject=content.title[:300], urgent=aud.urgent,
@@ -178,6 +188,10 @@ def _fan_out(event: OutboxEvent, audiences: Iterable[Audience], now: datetime) -
                                          for f, m, b in content.attachments] or None
                     elif name == "whatsapp":
                         d.template = _whatsapp_template(event.name, locale, user, content)
+                        if aud.transactional:
+                            d.template["transactional"] = True
+                        if aud.redact_after_send:
+                            d.template["redact"] = True
                         if not aud.urgent:
                             d.next_attempt_at = quiet_until(now, pref.quiet_start, pref.quiet_end)
                     if not channel.configured(cfg):
@@ -263,7 +277,10 @@ def send_one(delivery_id: int, now: datetime | None = None, *, after_send: Calla
 
     if d.channel == "whatsapp":
         pref = db.session.get(NotificationPreference, d.user_id) if d.user_id else None
-        if pref is None or not pref.whatsapp_opt_in:  # consent withdrawn since the message was written
+        transactional = bool((d.template or {}).get("transactional"))
+        if pref is None and transactional:
+            pref = default_preference(d.user_id or 0)
+        if pref is None or not (pref.whatsapp_opt_in or transactional):  # consent withdrawn since written
             settle(status=DeliveryStatus.SKIPPED, last_error="no WhatsApp opt-in")
             return DeliveryStatus.SKIPPED.value
         later = quiet_until(now, pref.quiet_start, pref.quiet_end)
@@ -299,7 +316,12 @@ def send_one(delivery_id: int, now: datetime | None = None, *, after_send: Calla
         return DeliveryStatus.PENDING.value
     if after_send is not None:
         after_send()
-    settle(status=DeliveryStatus.SENT, sent_at=utcnow(), provider_id=(provider_id or "")[:200], last_error=None)
+    extra: dict[str, Any] = {}
+    if (d.template or {}).get("redact"):
+        extra = {"body_text": REDACTED, "body_html": None, "subject": REDACTED,
+                 "template": {**(d.template or {}), "params": [REDACTED for _p in (d.template or {}).get("params", [])]}}
+    settle(status=DeliveryStatus.SENT, sent_at=utcnow(), provider_id=(provider_id or "")[:200], last_error=None,
+           **extra)
     _count(d.channel, "sent")
     return DeliveryStatus.SENT.value
 

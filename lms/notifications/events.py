@@ -47,7 +47,7 @@ EVENTS: dict[str, str] = {
     "attendance.recorded": "sessions",
     "visit.logged": "visits", "action_item.due": "visits",
     "certificate.issued": "certification", "certificate.revoked": "certification",
-    "account.created": "people", "password.reset": "people",
+    "account.created": "people", "password.reset": "people", "auth.code_requested": "people",
     "import.finished": "imports",
     "broadcast.sent": "notifications",
     "reminder.session_tomorrow": "notifications", "reminder.session_today": "notifications",

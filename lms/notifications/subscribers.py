@@ -314,8 +314,40 @@ def _setup_link(event: OutboxEvent) -> list[Audience]:
                               hours=hours, link=link))
 
     # the link is a secret: never in the in-app list, only to the person's own addresses
+    # transactional: the person needs it to get in; WhatsApp carries it without the marketing opt-in
     return [Audience(users=[user], compose=compose, channels=("email", "whatsapp"),
-                     urgent=bool(event.payload.get("requested_by_self")))]
+                     urgent=bool(event.payload.get("requested_by_self")), transactional=True)]
+
+
+@subscriber("auth.code_requested")
+def _sign_in_code(event: OutboxEvent) -> list[Audience]:
+    """A one-time code the person asked for, to their (new) number only: urgent (no quiet hours),
+    transactional (no opt-in needed), and blanked from the stored message once sent."""
+    user = db.session.get(User, event.payload.get("user_id"))
+    code = event.secret
+    if user is None or not code:
+        return []
+    minutes = event.payload.get("minutes", 5)
+    phone = event.payload.get("phone")
+
+    def compose(u: User) -> Content:
+        if event.payload.get("purpose") == "phone_change":
+            title = _("Kode konfirmasi nomor HP 7 PAS: %(code)s", code=code)
+        else:
+            title = _("Kode masuk 7 PAS Anda: %(code)s", code=code)
+        return Content(title=title, body=_(
+            "Kode ini berlaku %(minutes)s menit dan hanya sekali pakai. Jangan berikan kode ini kepada siapa pun, "
+            "termasuk petugas. Jika Anda tidak memintanya, abaikan pesan ini.", minutes=minutes))
+
+    class _To:
+        """The person, at the number the code is for (a new number when changing it)."""
+
+        def __init__(self, u: User) -> None:
+            self.__dict__.update(id=u.id, active=u.active, locale=u.locale, full_name=u.full_name, email=None,
+                                 phone=phone or u.phone)
+
+    return [Audience(users=[_To(user)], compose=compose, channels=("whatsapp",),  # type: ignore[list-item]
+                     urgent=True, transactional=True, redact_after_send=True)]
 
 
 @subscriber("import.finished")

@@ -51,7 +51,8 @@ ROLE_LABELS = {
 
 class UserForm(FlaskForm):
     full_name = StringField(_l("Nama lengkap"), validators=[DataRequired(_l("Nama lengkap wajib diisi.")), Length(max=160)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("E-mail wajib diisi.")), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)],
+                       description=_l("Wajib untuk staf. Pengelola boleh tanpa e-mail: ia masuk dengan nomor HP."))
     phone = StringField(_l("No HP"), validators=[Optional(), Length(max=25)],
                         render_kw={"inputmode": "tel", "placeholder": "0812-3456-7890"})
     role = SelectField(_l("Peran"), choices=[])
@@ -85,3 +86,21 @@ class DeactivateForm(FlaskForm):
                            render_kw={"rows": 3, "maxlength": 500},
                            description=_l("Wajib diisi. Dicatat di akun dan di log audit, misalnya "
                                           "\"Tidak lagi mengelola e-Warong sejak Mei 2018\"."))
+
+
+class PhoneForm(FlaskForm):
+    """Sign-in by phone, step 1 (and a new number, on the change-number page)."""
+
+    phone = StringField(_l("Nomor HP (WhatsApp)"), validators=[DataRequired(_l("Isi nomor HP Anda.")), Length(max=25)],
+                        render_kw={"inputmode": "tel", "autocomplete": "tel", "placeholder": "0812-3456-7890"})
+    submit = SubmitField(_l("Kirim kode"))
+
+
+class CodeForm(FlaskForm):
+    """Sign-in by phone, step 2: the 6-digit code."""
+
+    code = StringField(_l("Kode 6 angka"), validators=[DataRequired(_l("Isi kode dari pesan WhatsApp.")), Length(max=12)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*",
+                                  "maxlength": 12})
+    remember = BooleanField(_l("Ingat saya di perangkat ini (14 hari)"))
+    submit = SubmitField(_l("Masuk"))

@@ -34,10 +34,11 @@ class User(TimestampMixin, Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: stored lower-cased and trimmed, so uniqueness is case-insensitive
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    #: stored lower-cased and trimmed, so uniqueness is case-insensitive; NULL for a trainee who
+    #: has none (they sign in with their phone number and a code); required for staff (services)
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(160))
-    #: E.164, +62…
+    #: E.164, +62…; unique among active accounts (checked by the services; see ``__table_args__``)
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     role: Mapped[Role] = mapped_column(
         sa.Enum(Role, name="user_role", native_enum=False, length=16,
@@ -83,6 +84,13 @@ class User(TimestampMixin, Base):
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
 
+    __table_args__ = (
+        # sign-in by phone looks the number up; uniqueness among active accounts is a rule of the
+        # services (form, import, CLI, phone change), not a constraint: past data (the demo's
+        # history, bulk test data) may hold shared numbers, and such a number then signs nobody in
+        sa.Index("ix_users_phone", "phone"),
+    )
+
 
 class LoginFailure(Base):
     """A failed sign-in, kept for throttling per account and per address."""
@@ -118,3 +126,42 @@ class PasswordSetupToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class SignInCode(Base):
+    """A one-time 6-digit code sent to a phone: to sign in, or to confirm a new number.
+
+    A row is written for every request, also for numbers that belong to no account (no code
+    then), so the answer and the limits look the same for known and unknown numbers. The
+    code is only stored as an HMAC (keyed with the app's secret); it works once, for
+    ``PHONE_CODE_MINUTES``, for at most ``PHONE_CODE_MAX_TRIES`` tries, and only in the
+    browser session that asked for it (a stranger's wrong guesses cannot spend the person's
+    own code)."""
+
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "login" or "phone_change"
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    #: the number as normalised (+62…), the one the code goes to
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    #: the account the code is for; NULL when the number is not an active trainee's
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: hex HMAC-SHA256 of the code; NULL when no code was sent (unknown number)
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    #: where the request came from (the per-address and per-device limits)
+    ip: Mapped[str] = mapped_column(sa.String(45))
+    device: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: set when the code was used, or replaced by a newer request from the same session
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(default=0)
+
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_sign_in_codes_phone_at", "phone", "created_at"),
+        sa.Index("ix_sign_in_codes_ip_at", "ip", "created_at"),
+        sa.Index("ix_sign_in_codes_device_at", "device", "created_at"),
+    )

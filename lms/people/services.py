@@ -210,10 +210,14 @@ class UserInput:
     password: str | None = None
 
 
-def _validate(actor: Any, data: UserInput, existing: User | None) -> tuple[str, str | None, Outlet | None, int | None]:
+def _validate(actor: Any, data: UserInput, existing: User | None) -> tuple[str | None, str | None, Outlet | None, int | None]:
     errors: dict[str, list[str]] = {}
-    email = normalize_email(data.email)
-    if not email or "@" not in email:
+    email: str | None = normalize_email(data.email) or None
+    if email is None and data.role is Role.TRAINEE:
+        pass  # a manager without e-mail signs in with their phone number and a code
+    elif email is None:
+        errors.setdefault("email", []).append(_("Staf wajib punya alamat e-mail."))
+    elif "@" not in email:
         errors.setdefault("email", []).append(_("Alamat e-mail tidak valid."))
     else:
         clash = db.session.scalar(sa.select(User.id).where(User.email == email))
@@ -226,6 +230,12 @@ def _validate(actor: Any, data: UserInput, existing: User | None) -> tuple[str, 
         phone = normalize_phone(data.phone)
     except ValueError:
         errors.setdefault("phone", []).append(_("Nomor telepon tidak valid. Contoh: 0812-3456-7890."))
+    if phone is not None:
+        taken = db.session.scalar(sa.select(User.id).where(User.phone == phone, User.active.is_(True)))
+        if taken is not None and (existing is None or taken != existing.id):
+            errors.setdefault("phone", []).append(_("Nomor HP ini sudah dipakai akun aktif lain."))
+    elif email is None and data.role is Role.TRAINEE:
+        errors.setdefault("phone", []).append(_("Pengelola tanpa e-mail wajib punya nomor HP (untuk masuk)."))
 
     outlet: Outlet | None = None
     region_id = data.region_id
@@ -341,6 +351,11 @@ def set_active(actor: Any, user: User, active: bool, ip: str | None = None, reas
     with transaction():
         if user.active == active:
             return
+        if active and user.phone and db.session.scalar(sa.select(User.id).where(
+                User.phone == user.phone, User.active.is_(True), User.id != user.id)) is not None:
+            # a number signs in one active account: the successor who took it over keeps it
+            raise Invalid(_("Nomor HP akun ini sekarang dipakai akun aktif lain. Ganti dulu nomornya, "
+                            "lalu aktifkan akunnya."))
         user.active = active
         if not active:
             user.deactivated_at = utcnow()

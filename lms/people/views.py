@@ -13,12 +13,13 @@ from ..forms_common import int_or_none
 from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
 from ..urls import external_url
-from . import services
+from . import phone_codes, services
 from .auth import client_ip, complete_login, current_device, remember_device, safe_next
 from .forms import (
-    ROLE_LABELS, ChangePasswordForm, ConfirmForm, DeactivateForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm,
+    ROLE_LABELS, ChangePasswordForm, CodeForm, ConfirmForm, PhoneForm, DeactivateForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm,
 )
 from .models import Role, User
+from .phone import display_phone
 
 bp = Blueprint("people", __name__)
 
@@ -52,6 +53,125 @@ def login():
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _throttled_page(e: Throttled, hint: str | None = None):  # type: ignore[no-untyped-def]
+    minutes = max(1, math.ceil(e.retry_after_seconds / 60))
+    resp = current_app.make_response((render_template(
+        "errors/429.html", retry_after=e.retry_after_seconds, minutes=minutes, hint=hint), 429))
+    resp.headers["Retry-After"] = str(e.retry_after_seconds)
+    return resp
+
+
+def _demo_code(code: str | None) -> str | None:
+    """The code itself, kept in the session only for the demo (LMS_DEMO_SHOW_CODES) when no
+    WhatsApp channel is configured: nobody could receive it otherwise."""
+    from ..notifications.channels import CHANNELS
+
+    if code and current_app.config.get("DEMO_SHOW_CODES") and not CHANNELS["whatsapp"].configured(current_app.config):
+        return code
+    return None
+
+
+@bp.route("/login/phone", methods=["GET", "POST"])
+@rule(PUBLIC)
+def login_phone():
+    """Sign-in by phone, step 1: the number. The same answer for known and unknown numbers."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = PhoneForm()
+    if form.validate_on_submit():
+        pending = session.get("phone_code") or {}
+        try:
+            row_id, code = phone_codes.request_login_code(form.phone.data, client_ip(), current_device(),
+                                                          replaces=pending.get("id"))
+        except Throttled as e:
+            return _throttled_page(e, _("Terlalu banyak permintaan kode. Dari perangkat yang pernah Anda pakai "
+                                        "untuk masuk, Anda tetap bisa meminta kode."))
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            session["phone_code"] = {"id": row_id, "phone": display_phone(phone_codes.parse_phone(form.phone.data)),
+                                     "next": safe_next(request.args.get("next")), "demo": _demo_code(code)}
+            return redirect(url_for("people.login_phone_code"))
+    elif request.method == "POST" and form.csrf_token.errors:
+        return render_template("auth/login_phone.html", form=form), 400
+    return render_template("auth/login_phone.html", form=form)
+
+
+@bp.route("/login/phone/code", methods=["GET", "POST"])
+@rule(PUBLIC)
+def login_phone_code():
+    """Sign-in by phone, step 2: the code sent to the number (if it is registered)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    pending = session.get("phone_code")
+    if not pending:
+        return redirect(url_for("people.login_phone"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            user = phone_codes.sign_in_with_code(pending.get("id"), form.code.data, client_ip(), current_device())
+        except Throttled as e:
+            return _throttled_page(e, _("Akun ini sedang dilindungi karena banyak kode salah. Dari perangkat "
+                                        "yang pernah Anda pakai untuk masuk, Anda tetap bisa masuk sekarang."))
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            return complete_login(user, remember=bool(form.remember.data), next_url=pending.get("next"))
+    elif request.method == "POST" and form.csrf_token.errors:
+        abort(400)
+    return render_template("auth/login_phone_code.html", form=form, phone=pending.get("phone"),
+                           demo_code=pending.get("demo"), minutes=int(current_app.config["PHONE_CODE_MINUTES"]))
+
+
+@bp.route("/account/phone", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def change_phone():
+    """Change one's own number: a code goes to the NEW number, then the confirm page."""
+    user = current_user._get_current_object()
+    form = PhoneForm()
+    if form.validate_on_submit():
+        pending = session.get("phone_change") or {}
+        try:
+            row_id, code = phone_codes.request_phone_change(user, form.phone.data, client_ip(), current_device(),
+                                                            replaces=pending.get("id"))
+        except Throttled as e:
+            return _throttled_page(e)
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            session["phone_change"] = {"id": row_id, "phone": display_phone(phone_codes.parse_phone(form.phone.data)),
+                                       "demo": _demo_code(code)}
+            return redirect(url_for("people.change_phone_confirm"))
+    elif request.method == "POST" and form.csrf_token.errors:
+        abort(400)
+    return render_template("auth/change_phone.html", form=form, current=display_phone(user.phone))
+
+
+@bp.route("/account/phone/confirm", methods=["GET", "POST"])
+@rule(AUTHENTICATED)
+def change_phone_confirm():
+    pending = session.get("phone_change")
+    if not pending:
+        return redirect(url_for("people.change_phone"))
+    user = current_user._get_current_object()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            phone_codes.confirm_phone_change(user, pending.get("id"), form.code.data, client_ip(), current_device())
+        except Throttled as e:
+            return _throttled_page(e)
+        except Invalid as e:
+            e.apply_to_form(form)
+        else:
+            session.pop("phone_change", None)
+            flash(_("Nomor HP Anda sekarang %(phone)s.", phone=display_phone(user.phone)), "success")
+            return redirect(url_for("core.home"))
+    elif request.method == "POST" and form.csrf_token.errors:
+        abort(400)
+    return render_template("auth/change_phone_confirm.html", form=form, phone=pending.get("phone"),
+                           demo_code=pending.get("demo"), minutes=int(current_app.config["PHONE_CODE_MINUTES"]))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -220,7 +340,11 @@ def user_set_active(user_id: str):
     if request.form.get("active") == "1":
         if not ConfirmForm().validate_on_submit():
             abort(400)
-        services.set_active(actor, user, True, ip=client_ip())
+        try:
+            services.set_active(actor, user, True, ip=client_ip())
+        except Invalid as e:
+            flash(str(e), "error")
+            return redirect(url_for("people.user_detail", user_id=user.id))
         flash(_("Akun diaktifkan."), "success")
         return redirect(url_for("people.user_detail", user_id=user.id))
     form = DeactivateForm()
