@@ -125,6 +125,7 @@ def test_coordinator_creates_trainee_and_mentor_in_own_region(client, factory, l
     r = client.form_post("/users/new", _user_form(outlet_code=outlet.code))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     r = client.form_post("/users/new", _user_form(role="mentor", email="mentor.baru@uji.example",
+                                                  phone="0812-3456-7002",  # a number is one active account's
                                                   region_id=str(factory.region("3171").id)))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     mentor = db.session.scalar(sa.select(User).where(User.email == "mentor.baru@uji.example"))
