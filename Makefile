@@ -23,7 +23,7 @@ CHECKERS := tests/tools/node_modules/.installed
 
 run: install sysdeps migrate seed
 	@echo "Serving on http://$(HOST):$(PORT)  (demo logins: see README.md)"
-	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" LMS_SESSION_COOKIE_SECURE=false LMS_REMEMBER_COOKIE_SECURE=false \
+	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" LMS_SESSION_COOKIE_SECURE=false LMS_REMEMBER_COOKIE_SECURE=false LMS_DEMO_SHOW_CODES=true \
 	  LMS_BASE_URL="http://$(HOST):$(PORT)" $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev sysdeps sysdeps-test checkers translations

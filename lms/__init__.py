@@ -181,6 +181,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(people_bp)
+    from .people.security_views import bp as security_bp
+
+    app.register_blueprint(security_bp)
     app.register_blueprint(places_bp)
     app.register_blueprint(programme_bp)
     app.register_blueprint(sessions_bp)

@@ -46,9 +46,26 @@ def user_create(email: str, full_name: str, role: str, region_code: str | None, 
     except Invalid as e:
         lines = [f"{f or 'input'}: {m}" for f, ms in e.reasons.items() for m in ms]
         raise click.ClickException("; ".join(lines)) from None
-    click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+    click.echo(f"created {user.role.value} {user.email or user.phone} (id {user.id})")
     if _token:
         click.echo("no password given: set-up link token issued (see the user's page)")
+
+
+@user_cli.command("reset-2fa")
+@click.argument("email")
+def user_reset_2fa(email: str) -> None:
+    """Remove a staff member's second factor (they enrol again at their next sign-in; their sessions end).
+    For the operator when no admin can sign in (e.g. after LMS_SECRET_KEY changed)."""
+    from .people import services, twofactor
+    from .permissions import SYSTEM
+
+    user = services.get_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with e-mail {email!r}")
+    if not twofactor.offered(user):
+        raise click.ClickException(f"{email} has no second factor (trainees are not offered one)")
+    twofactor.admin_reset(SYSTEM, user, None)
+    click.echo(f"second factor of {user.email} reset; they enrol again at their next sign-in")
 
 
 @click.command("seed-demo")

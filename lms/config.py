@@ -46,6 +46,14 @@ class Defaults:
     #: how long a browser stays "known" for the accounts that signed in on it: the per-account
     #: lock does not apply to it (its own failures and the per-address limit do); lms/people/devices.py
     KNOWN_DEVICE_DAYS = 180
+    #: second factor (lms/people/twofactor.py): "remember this device" lasts this long; wrong codes
+    #: allowed per account within the window before the code step answers 429
+    TWO_FACTOR_REMEMBER_DAYS = 30
+    TWO_FACTOR_MAX_FAILURES = 5
+    TWO_FACTOR_WINDOW_MINUTES = 15
+    TOTP_ISSUER = "7 PAS OK OCE"
+    #: LMS_DEMO_SHOW_CODES: the demo (make run) shows the current sign-in codes on the page; never in production
+    DEMO_SHOW_CODES = False
 
     #: werkzeug hash method for passwords (scrypt by default)
     PASSWORD_HASH_METHOD = "scrypt"

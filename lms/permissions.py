@@ -358,6 +358,9 @@ RULES: dict[str, Callable[..., bool]] = {
     "user.view": lambda u, obj: can_view_user(u, obj),
     "user.edit": lambda u, obj: can_edit_user(u, obj),
     "user.administer": lambda u, obj: can_administer_user(u, obj),
+    #: second factor: staff may have one (mentors) or must (coordinators, admins); admins reset other staff's
+    "account.two_factor": lambda u, obj=None: _is(u, Role.MENTOR, Role.COORDINATOR, Role.ADMIN),
+    "user.reset_2fa": lambda u, obj: can_administer_user(u, obj) and obj.role is not Role.TRAINEE,
     "outlets.list": lambda u, obj=None: is_staff(u),
     "outlets.create": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     "outlet.view": lambda u, obj: can_view_outlet(u, obj),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from .audit.services import record
-from .db import transaction
+from .db import transaction, utcnow
 from .extensions import db
 from .people.models import Role, User
 from .people.passwords import hash_password
@@ -33,6 +33,11 @@ class SeedReport:
 
 
 _HASHES: dict[str, str] = {}
+
+
+#: the authenticator key of every demo coordinator and admin (README); with LMS_DEMO_SHOW_CODES the
+#: code step also shows the current code
+DEMO_TOTP_SECRET = "DEMOSEVENPASOKOCEJAKARTAEWARONGX"
 
 
 def demo_password_hash() -> str:
@@ -68,6 +73,13 @@ def seed_demo() -> SeedReport:
             db.session.add(u)
             existing.add(email)
             report.add(role.value)
+            if role in (Role.ADMIN, Role.COORDINATOR):
+                # two-factor sign-in is mandatory for them: enrolled with the one documented demo key
+                from .people.security_models import TotpFactor
+                from .people.twofactor import seal
+
+                db.session.flush()
+                db.session.add(TotpFactor(user_id=u.id, secret_sealed=seal(DEMO_TOTP_SECRET), confirmed_at=utcnow()))
             return u
 
         user(DEMO_ADMIN["email"], DEMO_ADMIN["full_name"], Role.ADMIN, DEMO_ADMIN.get("phone"), None)

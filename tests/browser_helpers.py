@@ -19,6 +19,12 @@ def sign_in(page: Page, email: str, password: str = TEST_PASSWORD, *, wait: bool
     page.get_by_label("Kata sandi").fill(password)
     page.get_by_role("button", name="Masuk").click()
     if wait:
+        page.wait_for_url(lambda url: url.endswith("/home") or url.endswith("/login/code"))
+        if page.url.endswith("/login/code"):  # staff with the test authenticator (tests.factories.enrol_totp)
+            from tests.factories import totp_code
+
+            page.get_by_label("Kode").fill(totp_code(email))
+            page.get_by_role("button", name="Lanjutkan").click()
         page.wait_for_url("**/home")
 
 

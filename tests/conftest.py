@@ -170,9 +170,20 @@ def login_as(client: Client, factory):  # type: ignore[no-untyped-def]
         user = role if not isinstance(role, str) else factory.user(role, **kw)
         resp = client.form_post("/login", {"email": user.email, "password": TEST_PASSWORD})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        if resp.headers["Location"] == "/login/code":  # staff with an authenticator (tests.factories.enrol_totp)
+            resp = pass_code_step(client, user.email)
         return user
 
     return _login
+
+
+def pass_code_step(client: Client, email: str):  # type: ignore[no-untyped-def]
+    """Type the current authenticator code of a factory-made staff member on /login/code."""
+    from tests.factories import totp_code
+
+    resp = client.form_post("/login/code", {"code": totp_code(email)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return resp
 
 
 # --- counting queries ----------------------------------------------------------------

@@ -42,7 +42,9 @@ class BaseFactory:
         return outlet
 
     def user(self, role: str | Role = "trainee", *, region: str | None = "3171", outlet: Outlet | None = None,
-             password: str | None = None, **kw: Any) -> User:
+             password: str | None = None, enrol_2fa: bool = True, **kw: Any) -> User:
+        """A user; coordinators and admins come with a confirmed authenticator (the secret:
+        ``totp_secret_for(email)``) unless ``enrol_2fa=False``."""
         from tests.conftest import TEST_PASSWORD
 
         role = Role(role)
@@ -62,7 +64,45 @@ class BaseFactory:
             if outlet is not None:
                 outlet.manager_id = user.id
                 self.db.session.add(OutletManagerTerm(outlet_id=outlet.id, user_id=user.id))
+            if role in (Role.COORDINATOR, Role.ADMIN) and enrol_2fa:
+                enrol_totp(self.db, user)
         return user
+
+
+# --- the second factor of staff ---------------------------------------------------------
+
+def totp_secret_for(email: str) -> str:
+    """The test authenticator's secret of a factory-made coordinator or admin: derived from the e-mail."""
+    import base64
+    import hashlib
+
+    return base64.b32encode(hashlib.sha256(f"totp:{email}".encode()).digest()[:20]).decode()
+
+
+def enrol_totp(db: Any, user: User) -> None:
+    """Give ``user`` a confirmed authenticator with ``totp_secret_for(user.email)`` (inside a transaction)."""
+    from lms.db import utcnow
+    from lms.people.security_models import TotpFactor
+    from lms.people.twofactor import seal
+
+    db.session.add(TotpFactor(user_id=user.id, secret_sealed=seal(totp_secret_for(user.email)), confirmed_at=utcnow()))
+
+
+def totp_code(email: str) -> str:
+    """The code the test authenticator shows now; the account's last used step is forgotten first, so
+    a test may sign the same person in twice within 30 seconds (the refusal of a reused code has its
+    own tests in tests/test_two_factor.py)."""
+    import pyotp
+    import sqlalchemy as sa
+
+    from lms.extensions import db
+    from lms.people.models import User
+    from lms.people.security_models import TotpFactor
+
+    db.session.execute(sa.update(TotpFactor).where(TotpFactor.user_id == sa.select(User.id).where(
+        User.email == email).scalar_subquery()).values(last_step=None))
+    db.session.commit()
+    return pyotp.TOTP(totp_secret_for(email)).now()
 
 
 # --- the journey ----------------------------------------------------------------------
@@ -315,6 +355,15 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "people.user_edit": f"/users/{w.owner.id}/edit",
         "people.user_set_active": f"/users/{w.owner.id}/active",
         "people.user_reset_password": f"/users/{w.owner.id}/reset-password",
+        "security.verify": "/login/code",
+        "security.two_factor": "/account/two-factor",
+        "security.two_factor_confirm": "/account/two-factor/confirm",
+        "security.recovery_codes": "/account/two-factor/recovery-codes",
+        "security.two_factor_disable": "/account/two-factor/disable",
+        "security.user_reset_two_factor": f"/users/{w.users['coord_3171'].id}/reset-two-factor",
+        "security.devices": "/account/devices",
+        "security.device_sign_out": "/account/devices/tidak-ada/sign-out",
+        "security.devices_sign_out_others": "/account/devices/sign-out-others",
         "places.outlet_list": "/outlets",
         "places.outlet_create": "/outlets/new",
         "places.outlet_detail": f"/outlets/{w.outlet.id}",

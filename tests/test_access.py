@@ -59,6 +59,17 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("people.user_edit", "POST", {}, (L, 404, 403, 404, 200, 404, 200, 200)),
     ("people.user_set_active", "GET", {}, ALL(405)),
     ("people.user_reset_password", "GET", {}, ALL(405)),
+    # second factor and "My devices": mentors may enrol (the mentor has none), coordinators and admins have one
+    ("security.verify", "GET", {}, ALL(302)),  # nobody owes a code: to the login page, or home
+    ("security.verify", "POST", {}, ALL(302)),
+    ("security.two_factor", "GET", {}, (L, 403, 403, 200, 200, 200, 200, 200)),
+    ("security.two_factor_confirm", "GET", {}, ALL(405)),
+    ("security.recovery_codes", "GET", {}, ALL(405)),
+    ("security.two_factor_disable", "GET", {}, ALL(405)),
+    ("security.user_reset_two_factor", "GET", {}, ALL(405)),
+    ("security.devices", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("security.device_sign_out", "GET", {}, ALL(405)),
+    ("security.devices_sign_out_others", "GET", {}, ALL(405)),
     ("places.outlet_list", "GET", {}, (L, 403, 403, 200, 200, 200, 200, 200)),
     ("places.outlet_create", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("places.outlet_create", "POST", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
@@ -205,6 +216,13 @@ ACTION_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("notifications.read_all", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
     ("notifications.outbox_retry", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 302)),
     ("core.set_language", "POST", {"lang": "en", "next": "/home"}, ALL(302)),
+    # an empty code: the mentor (enrolling) gets the form back, the enrolled are sent to their status page
+    ("security.two_factor_confirm", "POST", {}, (L, 403, 403, 422, 302, 302, 302, 302)),
+    ("security.recovery_codes", "POST", {}, (L, 403, 403, 404, 200, 200, 200, 200)),  # the confirm page
+    ("security.two_factor_disable", "POST", {}, (L, 403, 403, 404, 403, 403, 403, 403)),  # required: no way off
+    ("security.user_reset_two_factor", "POST", {"confirmed": "1"}, (L, 404, 404, 404, 403, 404, 403, 302)),
+    ("security.device_sign_out", "POST", {}, (L, 404, 404, 404, 404, 404, 404, 404)),
+    ("security.devices_sign_out_others", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
     ("people.logout", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
 ]
 

@@ -135,6 +135,9 @@ def test_page_size_from_the_environment_is_used(db_url, tmp_path, monkeypatch, f
         app.test_client_class = Client
         c = app.test_client()
         assert c.form_post("/login", {"email": admin.email, "password": TEST_PASSWORD}).status_code == 302
+        from tests.conftest import pass_code_step
+
+        pass_code_step(c, admin.email)  # the admin's second factor
         assert "Halaman 1 dari 3" in c.get("/users").get_data(as_text=True)
 
 

@@ -12,7 +12,7 @@ from lms import create_app
 from lms.db import utcnow
 from lms.extensions import db as _db
 from lms.people.models import LoginFailure, PasswordSetupToken, User
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, pass_code_step
 
 SAME_MESSAGE = "E-mail atau kata sandi salah, atau akun tidak aktif."
 NEW_PASSWORD = "Ganti-sandi-Pusat-2018"
@@ -99,7 +99,8 @@ def test_next_never_leaves_the_site(client, factory, target):
 def test_next_relative_path_is_honoured(client, factory):
     user = factory.user("coordinator")
     r = _login(client, user.email, url="/login?next=" + quote("/outlets?page=2", safe=""))
-    assert r.status_code == 302
+    assert r.status_code == 302 and r.headers["Location"] == "/login/code"  # a coordinator: the code first
+    r = pass_code_step(client, user.email)
     assert r.headers["Location"] == "/outlets?page=2"
 
 
@@ -110,6 +111,7 @@ def test_protected_page_sends_to_login_and_back(client, factory):
     login_url = r.headers["Location"]
     assert login_url.startswith("/login?next=")
     r = _login(client, user.email, url=login_url)
+    r = pass_code_step(client, user.email)
     assert r.headers["Location"] == "/outlets?q=gambir"
 
 
@@ -340,7 +342,10 @@ def test_success_forgives_the_persons_own_slips_but_not_failures_from_elsewhere(
 def _known_browser(app, user):  # type: ignore[no-untyped-def]
     """A browser on which ``user`` has signed in before (and signed out again)."""
     browser = app.test_client()
-    assert _attempt(browser, _token(browser), user.email, TEST_PASSWORD, "192.0.2.10").status_code == 302
+    r = _attempt(browser, _token(browser), user.email, TEST_PASSWORD, "192.0.2.10")
+    assert r.status_code == 302
+    if r.headers["Location"] == "/login/code":  # staff: the device is known once the code is given
+        pass_code_step(browser, user.email)
     browser.form_post("/logout")
     assert browser.get_cookie("lms_device") is not None
     return browser
@@ -370,7 +375,9 @@ def test_many_addresses_failing_do_not_lock_the_owner_out_of_a_known_device(app,
     assert _attempt(fresh, _token(fresh), admin.email, TEST_PASSWORD, "198.51.100.20").status_code == 429
     # the real admin, on their own browser, from a new address, with the right password: in
     r = _attempt(owner, _token(owner), admin.email, TEST_PASSWORD, "198.51.100.21")
-    assert r.status_code == 302 and owner.get("/home").status_code == 200
+    assert r.status_code == 302 and r.headers["Location"] == "/login/code"  # then the admin's second factor
+    pass_code_step(owner, admin.email)
+    assert owner.get("/home").status_code == 200
     entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "auth.login")
                                .order_by(AuditEntry.id.desc())).first()
     assert entry.actor_id == admin.id and entry.details == {"known_device": True, "passed_account_lock": True}

@@ -44,6 +44,15 @@ ACTION_LABELS: dict[str, Any] = {
     "auth.login_throttled": _l("Masuk ditahan sementara (terlalu banyak percobaan)"),
     "auth.password_changed": _l("Kata sandi diganti"),
     "auth.password_set": _l("Kata sandi dibuat lewat tautan"),
+    "auth.2fa_enrolled": _l("Verifikasi dua langkah dipasang"),
+    "auth.2fa_disabled": _l("Verifikasi dua langkah dimatikan"),
+    "auth.2fa_verified": _l("Kode verifikasi dua langkah diterima"),
+    "auth.2fa_failed": _l("Kode verifikasi dua langkah ditolak"),
+    "auth.2fa_recovery_used": _l("Kode pemulihan dipakai"),
+    "auth.2fa_recovery_regenerated": _l("Kode pemulihan dibuat ulang"),
+    "user.2fa_reset": _l("Verifikasi dua langkah direset oleh admin"),
+    "auth.session_revoked": _l("Satu perangkat dikeluarkan"),
+    "auth.sessions_revoked_others": _l("Semua perangkat lain dikeluarkan"),
     "auth.code_requested": _l("Kode sekali pakai diminta (nomor HP)"),
     "auth.code_failed": _l("Kode sekali pakai salah atau tidak berlaku"),
     "auth.code_throttled": _l("Permintaan kode ditahan sementara (terlalu banyak)"),
@@ -111,7 +120,7 @@ def action_label(action: str) -> str:
 
 
 #: actions recorded without a signed-in user that a visitor (not the system) caused
-ANONYMOUS_ACTIONS = {"auth.login_failed", "auth.login_throttled", "auth.password_set", "auth.code_requested",
+ANONYMOUS_ACTIONS = {"auth.login_failed", "auth.login_throttled", "auth.password_set", "auth.2fa_failed", "auth.code_requested",
                      "auth.code_failed", "auth.code_throttled"}
 
 

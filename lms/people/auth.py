@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
 
@@ -21,12 +21,28 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
     # "basic": a changed address or browser marks the session non-fresh instead of
     # dropping it; mentors on mobile networks change address all the time.
     login_manager.session_protection = "basic"
+    from . import signins
+
+    signins.init_app(app)  # session records, and the second-factor gate for coordinators and admins
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
         if not token or len(token) > 64:
             return None
-        return db.session.scalar(sa.select(User).where(User.session_token == token, User.active.is_(True)))
+        sid = session.get("sid")
+        if not isinstance(sid, str):
+            return db.session.scalar(sa.select(User).where(User.session_token == token, User.active.is_(True)))
+        # one query: the user and this browser's session record; a revoked (or unknown) record signs out
+        from .security_models import UserSession
+
+        row = db.session.execute(
+            sa.select(User, UserSession).outerjoin(UserSession, sa.and_(UserSession.id == sid,
+                                                                        UserSession.user_id == User.id))
+            .where(User.session_token == token, User.active.is_(True))).first()
+        if row is None or row[1] is None or row[1].revoked_at is not None:
+            return None
+        g.user_session = row[1]
+        return row[0]
 
 
 def safe_next(target: str | None) -> str | None:
@@ -53,19 +69,30 @@ def current_device() -> devices.KnownDevice | None:
     return devices.read(request.cookies.get(devices.COOKIE))
 
 
-def remember_device(resp: Response, user: User) -> None:
+def remember_device(resp: Response, user: User) -> devices.KnownDevice:
     """Mark this browser as known for ``user`` (after a successful sign-in)."""
     device = devices.remember(current_device(), user.id)
     resp.set_cookie(devices.COOKIE, devices.dumps(device), max_age=devices.max_age_seconds(), path="/",
                     secure=bool(current_app.config["SESSION_COOKIE_SECURE"]), httponly=True, samesite="Lax")
+    return device
 
 
-def complete_login(user: User, *, remember: bool = False, next_url: str | None = None) -> Response:
+def complete_login(user: User, *, remember: bool = False, next_url: str | None = None,
+                   second_factor_done: bool = False) -> Response:
     """THE end of every sign-in (password, phone code …), after the service checked and audited it:
     a fresh session (nothing from before sign-in carries over), Flask-Login's session, the
-    known-device cookie, and the redirect to ``next_url`` (already made safe) or home."""
+    known-device cookie, and the redirect to ``next_url`` (already made safe) or home.
+
+    Someone with a second factor is first sent to the code step (lms/people/signins.py) unless this
+    browser was remembered for them; the code step calls this again with ``second_factor_done``.
+    Every session gets its server-side record ("My devices")."""
+    from . import signins
+
+    if not second_factor_done and signins.needs_code_step(user):
+        return signins.begin_code_step(user, remember=remember, next_url=next_url)
     session.clear()
     login_user(user, remember=remember)
     resp = redirect(next_url or url_for("core.home"))
-    remember_device(resp, user)
+    device = remember_device(resp, user)
+    signins.start_session(user, second_factor_done or signins.twofactor.is_enrolled(user), device_id=device.id)
     return resp

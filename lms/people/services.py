@@ -131,8 +131,13 @@ def authenticate(email: str, password: str, ip: str, device: KnownDevice | None 
 
 
 def end_all_sessions(user: User) -> None:
-    """Rotate the token that sessions and remember-me cookies carry: every one of them ends."""
+    """Rotate the token that sessions and remember-me cookies carry: every one of them ends
+    (and so does "remember this device" for the second factor); their records are closed too."""
+    from .security_models import UserSession
+
     user.session_token = new_session_token()
+    db.session.execute(sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
 
 
 def logout(user: User, ip: str | None) -> None:

@@ -14,7 +14,7 @@ from ..permissions import AUTHENTICATED, PUBLIC, load, rule
 from ..places.services import regions_for
 from ..urls import external_url
 from . import phone_codes, services
-from .auth import client_ip, complete_login, current_device, remember_device, safe_next
+from .auth import client_ip, complete_login, current_device, safe_next
 from .forms import (
     ROLE_LABELS, ChangePasswordForm, CodeForm, ConfirmForm, PhoneForm, DeactivateForm, LoginForm, SetPasswordForm, UserFilterForm, UserForm,
 )
@@ -202,6 +202,9 @@ def change_password():
             remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             session.clear()
             login_user(user, remember=remembered)
+            from .signins import start_session, twofactor
+
+            start_session(user, twofactor.is_enrolled(user), getattr(current_device(), "id", None))
             flash(_("Kata sandi sudah diganti. Sesi lain di perangkat lain sudah diakhiri."), "success")
             return redirect(url_for("core.home"))
     return render_template("auth/change_password.html", form=form)
@@ -222,11 +225,8 @@ def set_password(token: str):
             # signed in as the link's owner: a fresh session, whoever was signed in before
             if current_user.is_authenticated:
                 logout_user()
-            session.clear()
-            login_user(user)
+            resp = complete_login(user)  # with a second factor, the code step comes first
             flash(_("Kata sandi tersimpan. Selamat datang, %(name)s!", name=user.full_name), "success")
-            resp = redirect(url_for("core.home"))
-            remember_device(resp, user)
             return resp
     return render_template("auth/set_password.html", form=form)
 
