@@ -15,7 +15,7 @@ user_cli = AppGroup("user", help="Manage user accounts.")
 
 
 @user_cli.command("create")
-@click.argument("email")
+@click.argument("email", required=False, default="")
 @click.option("--name", "full_name", required=True, help="Full name.")
 @click.option("--role", type=click.Choice(["trainee", "mentor", "coordinator", "admin"]), required=True)
 @click.option("--region", "region_code", help="Region code, e.g. 3171 (mentors, coordinators).")
@@ -23,7 +23,9 @@ user_cli = AppGroup("user", help="Manage user accounts.")
 @click.option("--phone", default=None)
 def user_create(email: str, full_name: str, role: str, region_code: str | None, outlet_code: str | None,
                 phone: str | None) -> None:
-    """Create a user. The password is read from standard input when it is not a terminal."""
+    """Create a user. The password is read from standard input when it is not a terminal.
+
+    EMAIL may be left out for a trainee with --phone: they sign in with the number and a code."""
     from .extensions import db
     from .people import services
     from .people.models import Role

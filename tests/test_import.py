@@ -357,7 +357,8 @@ def test_a_changed_reimport_updates_fields_and_can_change_the_manager(app, db, f
     old_manager = user(db, "pengelola3@uji.example")
     changed = [row(1, name="e-Warong Melati Baru", phone="0813-1111-2222", kec="Menteng", address=""),
                row(2),
-               row(3, email="pengganti3@uji.example", manager="Ibu Pengganti")]
+               # the successor has a number of their own: the old manager's stays theirs (unique among active)
+               row(3, email="pengganti3@uji.example", manager="Ibu Pengganti", phone="0812-3456-7093")]
     p = services.preview_import(SYSTEM, csv_bytes([HEADER] + changed), "a.csv", cohort_id=cohort.id)
     assert [r.status for r in p.rows] == [services.UPDATED, services.UNCHANGED, services.UPDATED]
     assert set(p.rows[0].outlet_changes) == {"name", "kecamatan_id"} and set(p.rows[0].user_changes) == {"phone"}
@@ -414,7 +415,8 @@ def test_emails_of_staff_of_other_managers_and_of_inactive_accounts_are_refused(
 def test_import_enrols_into_a_cohort_from_the_joining_date(app, db, factory):
     cohort = factory.cohort(regions=("3171",))
     already = factory.enrolment(cohort=cohort)  # an outlet already in the cohort
-    rows = [row(1, joined="10/04/2018"), row(2, joined=""),
+    # (row 1's default number is the factory trainee's: a number is one active account's)
+    rows = [row(1, joined="10/04/2018", phone="0812-3456-7091"), row(2, joined=""),
             row(3, code=already.outlet.code, email=already.user.email, manager=already.user.full_name,
                 kec=already.outlet.kecamatan.name)]
     started = utcnow()

@@ -1,6 +1,7 @@
 """Sign-in by phone number with a one-time code (issue 13, "People without e-mail")."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -335,3 +336,102 @@ def test_a_deactivated_account_cannot_come_back_onto_a_number_its_successor_uses
     db.session.refresh(old)
     assert old.active is False
     assert "sekarang dipakai akun aktif lain" in client.get(f"/users/{old.id}").get_data(as_text=True)
+
+
+# --- managers without e-mail: import, set-up link to WhatsApp --------------------------------------
+
+def test_an_e_mail_less_manager_imported_from_csv_signs_in_by_phone(app, client, factory, db, channels, login_as):
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from tests.test_import import HEADER, confirm, csv_bytes, row, token_of
+
+    _smtp, wa = channels
+    login_as("coordinator", region="3171")
+    data = csv_bytes([HEADER, row(1, email="", phone="0812-5555-0101"), row(2)])
+    r = client.form_post("/import/outlets", {"file": (io.BytesIO(data), "ewarong.csv"), "cohort": ""})
+    assert r.status_code == 200 and "Ya, impor sekarang" in r.get_data(as_text=True), r.get_data(as_text=True)[:3000]
+    r = confirm(client, token_of(r))
+    html = r.get_data(as_text=True)
+    assert "Impor selesai" in html
+    manager = db.session.scalar(sa.select(User).where(User.phone == "+6281255550101"))
+    assert manager.email is None and manager.role.value == "trainee" and manager.managed_outlet.code == "EW-3171-001"
+    # the result offers the set-up link straight to WhatsApp, the message written in Indonesian
+    wa_links = re.findall(r'href="(https://wa\.me/6281255550101\?text=[^"]+)"', html)
+    assert len(wa_links) == 1
+    text = parse_qs(urlsplit(wa_links[0].replace("&amp;", "&")).query)["text"][0]
+    assert text.startswith("Halo Pengelola,") and "/set-password/" in text and "nomor HP" in text
+    assert unquote(wa_links[0]) != wa_links[0]  # URL-encoded
+    # the manager signs in with the number and a code
+    person = app.test_client()
+    assert _ask(person, "0812-5555-0101").status_code == 302
+    dispatch.run_once()
+    code = _code_from_whatsapp(wa)
+    assert _enter(person, code).status_code == 302
+    assert _signed_in_as(person, manager)
+
+
+def test_an_import_row_needs_an_e_mail_or_a_phone_and_a_number_once(app, client, login_as, factory):
+    from tests.test_import import HEADER, csv_bytes, row
+
+    factory.user("trainee", phone="+6281255550303")
+    login_as("coordinator", region="3171")
+    data = csv_bytes([HEADER, row(1, email="", phone=""), row(2, email="", phone="0812-5555-0202"),
+                      row(3, email="", phone="0812-5555-0202"), row(4, email="baru4@uji.example", phone="0812-5555-0303")])
+    r = client.form_post("/import/outlets", {"file": (io.BytesIO(data), "ewarong.csv"), "cohort": ""})
+    html = r.get_data(as_text=True)
+    assert "e-mail atau No HP pengelola" in html
+    assert "sudah dipakai di baris 3" in html  # row 4 of the sheet repeats row 3's number
+    assert "sudah dipakai akun aktif lain" in html
+    assert "Ya, impor sekarang" not in html
+
+
+def test_the_user_page_sends_the_set_up_link_to_whatsapp_in_the_persons_language(client, factory, db, login_as):
+    from urllib.parse import parse_qs, urlsplit
+
+    login_as("admin")
+    outlet = factory.outlet("3171")
+    r = client.form_post("/users/new", {"full_name": "Ibu Tanpa Surel", "email": "", "phone": "0812-7777-0003",
+                                        "role": "trainee", "region_id": "", "outlet_code": outlet.code})
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    m = re.search(r'href="(https://wa\.me/6281277770003\?text=[^"]+)"', html)
+    assert m and "Kirim lewat WhatsApp" in html
+    text = parse_qs(urlsplit(m.group(1).replace("&amp;", "&")).query)["text"][0]
+    assert text.startswith("Halo Ibu,") and "/set-password/" in text
+    assert "masuk dengan nomor HP" in html  # the e-mail line of a manager without one
+
+
+def test_cli_creates_a_manager_with_only_a_phone_and_refuses_staff_without_e_mail(app, db, factory):
+    outlet = factory.outlet("3171")
+    runner = app.test_cli_runner()
+    db.session.commit()
+    r = runner.invoke(args=["user", "create", "--name", "Ibu Warsini", "--role", "trainee", "--outlet", outlet.code,
+                            "--phone", "0812-6666-0101"], input="\n")
+    assert r.exit_code == 0, r.output
+    assert "created trainee +6281266660101" in r.output
+    db.session.rollback()
+    u = db.session.scalar(sa.select(User).where(User.phone == "+6281266660101"))
+    assert u.email is None and u.managed_outlet.id == outlet.id
+    r = runner.invoke(args=["user", "create", "--name", "Pak Staf", "--role", "mentor", "--region", "3171",
+                            "--phone", "0812-6666-0102"], input="\n")
+    assert r.exit_code != 0 and "Staf wajib punya alamat e-mail" in r.output
+
+
+def test_pages_and_exports_cope_with_a_manager_without_e_mail(client, factory, db, login_as):
+    from lms.reports import services as reports
+    from lms.reports.services import Filters
+
+    enrolment = factory.enrolment(trainee=factory.user("trainee", email=None, phone="+6281266660201",
+                                                       full_name="Ibu Tanpa Surel"))
+    admin = login_as("admin")
+    html = client.get("/users?q=Tanpa+Surel").get_data(as_text=True)
+    assert "Ibu Tanpa Surel" in html and ">None<" not in html
+    header, rows = reports.export(admin, "progress", Filters())
+    row = next(dict(zip(header, r)) for r in rows if "Ibu Tanpa Surel" in r)
+    assert all(v is None or "None" not in str(v) for v in row.values())
+    # an e-mail-less person acting shows in the audit log without "None"
+    from lms.audit.services import record
+
+    with transaction():
+        record("user.phone_changed", actor=enrolment.user, target=enrolment.user, ip="10.0.0.1")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "Ibu Tanpa Surel" in html and ">None<" not in html

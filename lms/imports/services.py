@@ -176,7 +176,7 @@ class NewManager:
     code: str
     outlet_name: str
     full_name: str
-    email: str
+    email: str | None
     phone: str | None
     #: the raw password set-up token (only ever shown once, in the result)
     token: str
@@ -270,7 +270,7 @@ def _read_row(number: int, cells: dict[str, Any], headers: dict[str, str], place
     r.email = normalize_email(raw_email)
     r.kecamatan_text = _text(cells, "kecamatan")
 
-    for key in ("code", "name", "kecamatan", "manager_name", "email"):
+    for key in ("code", "name", "kecamatan", "manager_name"):
         if not getattr(r, "kecamatan_text" if key == "kecamatan" else key):
             r.error(col(key, FIELD_BY_KEY[key].label), _("Wajib diisi."))
     for key, limit in MAX_LEN.items():
@@ -296,6 +296,10 @@ def _read_row(number: int, cells: dict[str, Any], headers: dict[str, str], place
             r.error(col(key, FIELD_BY_KEY[key].label),
                     _("Nomor \"%(raw)s\" bukan nomor telepon Indonesia yang valid. Contoh: 0812-3456-7890.",
                       raw=parse.shorten(raw)))
+    # a manager without e-mail signs in with their phone number and a code: one of the two is needed
+    if not r.email and not r.manager_phone and not any(e.column == col("manager_phone") for e in r.errors):
+        r.error(col("email", FIELD_BY_KEY["email"].label),
+                _("Wajib diisi: e-mail atau No HP pengelola (tanpa e-mail, ia masuk dengan nomor HP)."))
 
     if r.kecamatan_text:
         kec = places.kecamatan_by_key.get(parse.kecamatan_key(r.kecamatan_text))
@@ -343,10 +347,18 @@ def _read_row(number: int, cells: dict[str, Any], headers: dict[str, str], place
     return r
 
 
-def _load_existing(rows: list[PlannedRow]) -> tuple[dict[str, Outlet], dict[str, User], dict[int, tuple[int, str]]]:
-    """Outlets by code, users by e-mail, and (outlet id, code) managed by each of those users: a few queries."""
+def _load_existing(rows: list[PlannedRow]) -> tuple[dict[str, Outlet], dict[str, User], dict[int, tuple[int, str]],
+                                                    dict[str, list[User]]]:
+    """Outlets by code, users by e-mail, (outlet id, code) managed by each of those users, and the
+    active users holding the rows' phone numbers: a few queries."""
     codes = sorted({r.code for r in rows if r.code})
     emails = sorted({r.email for r in rows if r.email})
+    phones = sorted({r.manager_phone for r in rows if r.manager_phone})
+    by_phone: dict[str, list[User]] = {}
+    for chunk in _chunks(phones):
+        for u in db.session.scalars(sa.select(User).where(User.phone.in_(chunk), User.active.is_(True))
+                                    .order_by(User.id)):
+            by_phone.setdefault(u.phone or "", []).append(u)
     outlets: dict[str, Outlet] = {}
     for chunk in _chunks(codes):
         for o in db.session.scalars(sa.select(Outlet).where(Outlet.code.in_(chunk))
@@ -355,14 +367,14 @@ def _load_existing(rows: list[PlannedRow]) -> tuple[dict[str, Outlet], dict[str,
     users: dict[str, User] = {}
     for chunk in _chunks(emails):
         for u in db.session.scalars(sa.select(User).where(User.email.in_(chunk))):
-            users[u.email] = u
+            users[u.email or ""] = u
     managed: dict[int, tuple[int, str]] = {}
-    ids = sorted(u.id for u in users.values())
+    ids = sorted({u.id for u in users.values()} | {u.id for us in by_phone.values() for u in us})
     for chunk in _chunks(ids):
         for oid, code, manager_id in db.session.execute(
                 sa.select(Outlet.id, Outlet.code, Outlet.manager_id).where(Outlet.manager_id.in_(chunk))):
             managed[manager_id] = (oid, code)
-    return outlets, users, managed
+    return outlets, users, managed, by_phone
 
 
 def _active_enrolments(cohort: Cohort) -> tuple[set[int], set[int]]:
@@ -439,6 +451,7 @@ def _read_rows(actor: Any, sheet: Sheet, cohort_id: int | None) -> _RowsRead:
     # duplicates inside the file: the second and later rows are wrong, naming the first
     first_code: dict[str, int] = {}
     first_email: dict[str, int] = {}
+    first_phone: dict[str, int] = {}
     for r in rows:
         if r.code:
             if r.code in first_code:
@@ -446,6 +459,12 @@ def _read_rows(actor: Any, sheet: Sheet, cohort_id: int | None) -> _RowsRead:
                                            row=first_code[r.code]))
             else:
                 first_code[r.code] = r.number
+        if r.manager_phone and not r.email:  # a manager known by the number only: once per file
+            if r.manager_phone in first_phone:
+                r.error(headers.get("manager_phone", "No HP"), _("No HP %(phone)s sudah dipakai di baris %(row)d.",
+                                                                 phone=r.manager_phone, row=first_phone[r.manager_phone]))
+            else:
+                first_phone[r.manager_phone] = r.number
         if r.email:
             if r.email in first_email:
                 r.error(headers["email"], _("E-mail %(email)s sudah dipakai di baris %(row)d.", email=r.email,
@@ -465,13 +484,18 @@ def _plan(actor: Any, data: bytes, filename: str, cohort_id: int | None, sheet: 
     rows, cohort = read.rows, read.cohort
     headers = sheet.headers
 
-    outlets, users, managed = _load_existing(rows)
+    outlets, users, managed, by_phone = _load_existing(rows)
     for r in rows:
         r.outlet = outlets.get(r.code)
         if r.outlet is not None and not permissions.can(actor, "outlet.edit", r.outlet):
             r.error(headers["code"], _("Kode %(code)s sudah dipakai e-Warong di luar wilayah Anda.", code=r.code))
-        r.user = users.get(r.email)
+        holders = by_phone.get(r.manager_phone or "", [])
+        r.user = users.get(r.email) if r.email else (holders[0] if len(holders) == 1 else None)
         u = r.user
+        if r.manager_phone and any(h is not u for h in holders):
+            # a number signs in one active account
+            r.error(headers.get("manager_phone", "No HP"),
+                    _("No HP %(phone)s sudah dipakai akun aktif lain.", phone=r.manager_phone))
         if u is not None:
             r.user_outlet_id, r.user_outlet_code = managed.get(u.id, (None, None))
             if u.role is not Role.TRAINEE:
@@ -573,7 +597,7 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
     for r in rows:
         assert r.kecamatan is not None
         if r.user is None:
-            r.user = User(email=r.email, full_name=r.manager_name, phone=r.manager_phone, role=Role.TRAINEE,
+            r.user = User(email=r.email or None, full_name=r.manager_name, phone=r.manager_phone, role=Role.TRAINEE,
                           region_id=r.kecamatan.region_id, active=True, password_hash=None)
             db.session.add(r.user)
             created_users.append(r)
@@ -656,7 +680,7 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
 
     # 6. first sign-in links for the new managers (shown once, in the result)
     new_managers = [NewManager(row=r.number, code=r.code, outlet_name=r.name, full_name=r.manager_name,
-                               email=r.email, phone=r.manager_phone,
+                               email=r.email or None, phone=r.manager_phone,
                                token=_new_setup_token(r.user))  # type: ignore[arg-type]
                     for r in created_users]
 

@@ -94,7 +94,10 @@ def confirm():
         staging.release(staged)  # nothing was written: the coordinator may try again
         raise
     staging.finish(staged, {"counts": result.counts})
-    links = [(m, services.setup_url(m.token)) for m in result.new_managers]
+    from ..people.setup_links import whatsapp_setup_url
+
+    links = [(m, url, whatsapp_setup_url(m.full_name, m.phone, None, url))
+             for m in result.new_managers for url in (services.setup_url(m.token),)]
     return render_template("imports/result.html", result=result, counts=result.counts, links=links)
 
 

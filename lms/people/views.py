@@ -292,7 +292,11 @@ def _detail(user: User, deactivate: DeactivateForm | None = None) -> str:
     setup_url = None
     if link and link.get("user_id") == user.id:
         setup_url = external_url("people.set_password", token=link["token"])
+    from .setup_links import whatsapp_setup_url
+
+    setup_wa = whatsapp_setup_url(user.full_name, user.phone, user.locale, setup_url) if setup_url else None
     return render_template("people/user_detail.html", user=user, confirm=ConfirmForm(), setup_url=setup_url,
+                           setup_wa=setup_wa,
                            role_labels=ROLE_LABELS, deactivate=deactivate or DeactivateForm(formdata=None))
 
 
