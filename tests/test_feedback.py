@@ -480,3 +480,20 @@ def test_the_overview_is_cached_but_never_older_than_the_answers(client, factory
     assert "Belum ada umpan balik" not in html and ">5.0<" in html
     # the dashboard links to it
     assert 'href="/dashboard/feedback"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_session_page_offers_the_pre_test_before_and_feedback_after_check_in(client, factory, cohort, login_as):
+    s = factory.training_session(cohort, "3171", starts_in=timedelta(minutes=20), hours=4, speakers=SPEAKERS)
+    [t] = _attendees(factory, cohort, s, 1, attendance=None)
+    login_as(t)
+    html = client.get(f"/sessions/{s.id}").get_data(as_text=True)
+    assert f"/sessions/{s.id}/test/pre" in html and f"/sessions/{s.id}/feedback" not in html
+    from lms.sessions import services as sessions
+
+    client.form_post(f"/checkin/{s.id}/{sessions.checkin_token(s, sessions.checkin_step())}")
+    html = client.get(f"/sessions/{s.id}").get_data(as_text=True)
+    assert f"/sessions/{s.id}/test/post" in html and f"/sessions/{s.id}/feedback" in html
+    assert f"/sessions/{s.id}/test/pre" not in html
+    # in English, the questions are the file's English texts
+    client.set_cookie("lms_lang", "en")
+    assert "Overall, how was this session?" in client.get(f"/sessions/{s.id}/feedback").get_data(as_text=True)
