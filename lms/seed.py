@@ -400,6 +400,8 @@ SCENARIO_STAGE = {"profile": "pendaftaran", "new": "pelatihan", "next": "pelatih
                   "financing": "permodalan"}
 #: the cohort started this many days before the day of seeding
 CURRENT_STARTED_DAYS_AGO = 91
+#: the managers of these scenarios have no e-mail (and no password): they sign in by phone number
+NO_EMAIL_SCENARIOS = frozenset({"next"})
 RETURN_COMMENT = ("Nomor NIB harus 13 digit, yang diisi baru 12 digit. Pindaiannya juga buram: mohon perbaiki "
                   "nomornya dan unggah ulang pindaian yang terbaca.")
 
@@ -414,13 +416,16 @@ def current_cohort_name(today: date) -> str:
 
 def current_logins() -> list[tuple[str, str, str]]:
     """The current cohort's demo trainees worth signing in as (README: the "current" story)."""
+    from .people.phone import display_phone
     from .seed_data import demo_current_outlets
 
     outlets = demo_current_outlets()
     return [("trainee", outlets[CURRENT_PLAN.index("licence_returned")]["manager"]["email"],
              "angkatan sekarang: izin dikembalikan, klinik NIB"),
             ("trainee", outlets[CURRENT_PLAN.index("new")]["manager"]["email"],
-             "angkatan sekarang: belum ikut Bimtek")]
+             "angkatan sekarang: belum ikut Bimtek"),
+            ("trainee", display_phone(normalize_phone(outlets[CURRENT_PLAN.index("next")]["manager"]["phone"])),
+             "angkatan sekarang: tanpa e-mail, masuk dengan nomor HP + kode (/login/phone)")]
 
 
 def find_current_cohort() -> "Cohort | None":
@@ -500,8 +505,11 @@ def seed_current(today: date, report: SeedReport | None = None) -> "Cohort":
                             phone=None if scenario == "profile" else normalize_phone(spec["phone"]), active=True,
                             created_at=registered_at, updated_at=registered_at)
             m = spec["manager"]
-            manager = User(email=m["email"], full_name=m["full_name"], role=Role.TRAINEE, phone=normalize_phone(m["phone"]),
-                           region_id=region.id, password_hash=demo_password_hash(), created_at=registered_at,
+            # managers without an e-mail they read: they sign in with their phone number and a code
+            no_email = scenario in NO_EMAIL_SCENARIOS
+            manager = User(email=None if no_email else m["email"], full_name=m["full_name"], role=Role.TRAINEE,
+                           phone=normalize_phone(m["phone"]), region_id=region.id,
+                           password_hash=None if no_email else demo_password_hash(), created_at=registered_at,
                            updated_at=registered_at)
             db.session.add_all([outlet, manager])
             db.session.flush()

@@ -150,6 +150,16 @@ def _alive_on(db, today: date) -> None:  # type: ignore[no-untyped-def]
     other = db.session.scalar(sa.select(User).where(User.email == current_logins()[1][1]))
     assert programme.current_enrolment(other).current_stage == "pelatihan"
     assert sessions.trainee_home(other, now)["open_session_count"] == 3
+    # managers without e-mail (no password either): the README's one signs in with her number and a code
+    no_email = db.session.scalars(sa.select(User).join(Enrolment, Enrolment.user_id == User.id)
+                                  .where(Enrolment.cohort_id == cohort.id, User.email.is_(None))).all()
+    assert len(no_email) == CURRENT_PLAN.count("next") >= 3
+    assert all(u.phone and u.password_hash is None for u in no_email)
+    from lms.people.phone import normalize_phone
+    from lms.people.phone_codes import trainee_by_phone
+
+    by_phone = trainee_by_phone(normalize_phone(current_logins()[2][1]) or "")
+    assert by_phone is not None and by_phone.email is None
 
 
 def test_the_demo_is_alive_on_the_day_it_is_seeded_and_2018_stays_history(app, db):
