@@ -99,6 +99,9 @@ def totp_code(email: str) -> str:
     from lms.people.models import User
     from lms.people.security_models import TotpFactor
 
+    # end the test's read transaction first: on SQLite (WAL) a write on a snapshot older than the live
+    # server's sign-in fails at once with "database is locked" instead of waiting
+    db.session.commit()
     db.session.execute(sa.update(TotpFactor).where(TotpFactor.user_id == sa.select(User.id).where(
         User.email == email).scalar_subquery()).values(last_step=None))
     db.session.commit()
