@@ -445,3 +445,54 @@ def test_demo_staff_are_enrolled_with_the_documented_key_and_make_run_shows_code
     assert " ".join(DEMO_TOTP_SECRET[i:i + 4] for i in range(0, 32, 4)) in readme
     run = Path(__file__).parent.parent.joinpath("Makefile").read_text().split("\nrun:")[1].split("\n\n")[0]
     assert "LMS_DEMO_SHOW_CODES=true" in run
+
+
+# --- in a browser ----------------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_a_coordinator_enrols_in_the_browser_at_1280px(browser_page, factory):
+    from playwright.sync_api import expect
+
+    from tests.browser_helpers import see
+
+    page = browser_page
+    coord = factory.user("coordinator", enrol_2fa=False, full_name="Koordinator Baru")
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(coord.email)
+    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/account/two-factor")
+    see(page, "wajib memakai verifikasi dua langkah")
+    page.goto("/users")  # anything else leads back here
+    page.wait_for_url("**/account/two-factor")
+    assert page.locator(".qr-box svg").is_visible()
+    page.screenshot(path="/tmp/2fa-shots/enrol-1280.png", full_page=True)
+    secret = page.locator("#totp-key").inner_text().replace(" ", "")
+    assert page.locator("a[href^='otpauth://totp/']").get_attribute("href").count(secret) == 1
+    page.get_by_label("Kode dari aplikasi").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Aktifkan").click()
+    see(page, "Verifikasi dua langkah sudah aktif")
+    assert page.locator(".recovery-codes li").count() == 10
+    page.screenshot(path="/tmp/2fa-shots/recovery-1280.png", full_page=True)
+    page.get_by_role("link", name="Sudah saya simpan, lanjutkan").click()
+    page.wait_for_url("**/home")
+    page.goto("/account/devices")
+    see(page, "Perangkat ini")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    page.screenshot(path="/tmp/2fa-shots/devices-1280.png", full_page=True)
+    # signed out and in again: the code step, then home
+    page.locator("summary", has_text="Menu").click()
+    page.locator("form[action='/logout'] button").click()
+    page.wait_for_url("**/login")
+    page.get_by_label("E-mail").fill(coord.email)
+    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/login/code")
+    page.screenshot(path="/tmp/2fa-shots/code-1280.png", full_page=True)
+    _db.session.rollback()  # a fresh read: the server wrote the factor meanwhile
+    factor = _db.session.scalar(sa.select(TotpFactor).where(TotpFactor.user_id == coord.id))
+    factor.last_step = None  # the enrolment used this time step; a test cannot wait for the next
+    _db.session.commit()
+    page.get_by_label("Kode").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Lanjutkan").click()
+    page.wait_for_url("**/home")
