@@ -7,6 +7,7 @@ default-jre-headless, in the Makefile's TEST_DEB).
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import shutil
 import subprocess
@@ -72,8 +73,8 @@ class Crawl:
 
 def crawl(app: Any, client: Any, role: str, seeds: Iterable[str], result: Crawl, *, per_rule: int = 3,
           skip_endpoints: Iterable[str] = ()) -> None:
-    """Breadth-first over same-site links from ``seeds`` with a signed-in Flask test client,
-    keeping the HTML answers. At most ``per_rule`` URLs per URL rule; GET only."""
+    """Breadth-first over same-site links from ``seeds`` with a signed-in Flask test client (its
+    cookies), keeping the HTML answers. At most ``per_rule`` URLs per URL rule; GET only."""
     adapter = app.url_map.bind("localhost")
     skip = set(skip_endpoints)
     queue: deque[str] = deque(seeds)
@@ -94,22 +95,33 @@ def crawl(app: Any, client: Any, role: str, seeds: Iterable[str], result: Crawl,
         if result.per_rule.get(key, 0) >= per_rule:
             continue
         result.per_rule[key] = result.per_rule.get(key, 0) + 1
-        resp = client.get(url)
-        if resp.status_code in (301, 302, 303, 307, 308):
-            target = _local(urljoin(url, resp.headers.get("Location", "")))
+        status, location, html = contextvars.Context().run(_fetch, client, url)
+        if status in (301, 302, 303, 307, 308):
+            target = _local(urljoin(url, location))
             if target:
                 queue.appendleft(target)
             continue
-        if resp.mimetype != "text/html":
+        if html is None:
             continue
-        html = resp.get_data(as_text=True)
-        result.pages.append(Page(role, url, resp.status_code, html, endpoint))
-        if resp.status_code != 200:
+        result.pages.append(Page(role, url, status, html, endpoint))
+        if status != 200:
             continue
         for href in links(html):
             target = _local(urljoin(url, href))
             if target and target not in seen:
                 queue.append(target)
+
+
+def _fetch(client: Any, url: str) -> tuple[int, str, str | None]:
+    """GET ``url`` as a request of its own, read and closed in the same context: a streamed download
+    (stream_with_context) must end in the context it started in. The HTML, or None for other types."""
+    from flask.testing import FlaskClient
+
+    with FlaskClient.open(client, url, method="GET") as resp:
+        html = resp.get_data(as_text=True) if resp.mimetype == "text/html" else None
+        if html is None:
+            resp.get_data()
+        return resp.status_code, resp.headers.get("Location", ""), html
 
 
 def _local(url: str) -> str | None:
