@@ -14,9 +14,14 @@ from tests.conftest import TEST_PASSWORD
 
 
 def _client(app: Any, user: Any) -> Any:
+    """A client of its own, signed in as ``user`` (staff pass the authenticator step)."""
+    from tests.conftest import pass_code_step
+
     c = app.test_client()
     r = c.form_post("/login", {"email": user.email, "password": TEST_PASSWORD})
     assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    if r.headers["Location"] == "/login/code":
+        pass_code_step(c, user.email)
     return c
 
 
