@@ -435,3 +435,13 @@ def test_pages_and_exports_cope_with_a_manager_without_e_mail(client, factory, d
         record("user.phone_changed", actor=enrolment.user, target=enrolment.user, ip="10.0.0.1")
     html = client.get("/admin/audit").get_data(as_text=True)
     assert "Ibu Tanpa Surel" in html and ">None<" not in html
+
+
+def test_the_audit_log_reads_phone_sign_ins_in_words(app, client, factory, db, login_as):
+    _trainee(factory)
+    person = app.test_client()
+    _ask(person)
+    _enter(person, "000000")
+    login_as("admin")
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "Kode sekali pakai diminta (nomor HP)" in html and "kode salah" in html
