@@ -496,3 +496,24 @@ def test_the_thread_worker_sends_after_the_commit(app, factory, smtp_server):
     finally:
         worker.WORKER.stop()
     assert worker.WORKER.thread is None
+
+
+def test_after_a_restart_the_first_request_wakes_the_worker(app, factory, smtp_server, client):
+    """A message left waiting (a retry, quiet hours) when the process stopped goes out once the app serves again."""
+    from lms.notifications import worker
+
+    holder, cert = _cert_event(factory)
+    _announce("certificate.issued", {"certificate_id": cert.id})  # written while no worker ran ("off")
+    app.config.update(NOTIFICATIONS_WORKER="thread", NOTIFICATIONS_REMINDERS_IN_WORKER=False, **smtp_server.config())
+    assert smtp_server.messages == []
+    try:
+        assert client.get("/healthz").status_code == 200
+        import time as _time
+
+        deadline = _time.monotonic() + 15
+        while not smtp_server.messages and _time.monotonic() < deadline:
+            _time.sleep(0.05)
+        assert len(smtp_server.messages) == 1
+        assert worker.WORKER.wait_idle(10)
+    finally:
+        worker.WORKER.stop()

@@ -75,6 +75,16 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(reminders_cli)
 
+    @app.before_request
+    def _start_worker_once() -> None:
+        # after a restart, messages waiting for a retry or the end of quiet hours are picked up at once
+        if not app.extensions.get("lms.notifications.started"):
+            app.extensions["lms.notifications.started"] = True
+            from . import worker
+
+            if worker.mode(app) == "thread":
+                worker.WORKER.kick(app)
+
     @app.context_processor
     def _inject() -> dict[str, Any]:
         return {"unread_notifications": unread_for_current_user,
