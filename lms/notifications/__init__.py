@@ -20,7 +20,7 @@ from flask_login import current_user
 
 DELIVERY_STATUS_LABELS = {
     "pending": _l("Menunggu"), "sending": _l("Sedang dikirim"), "sent": _l("Terkirim"), "failed": _l("Gagal"),
-    "kept": _l("Tersimpan (saluran belum diatur)"), "skipped": _l("Tidak dikirim"),
+    "kept": _l("Tersimpan"), "skipped": _l("Tidak dikirim"),
 }
 
 
