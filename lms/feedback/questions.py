@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from ..programme.curriculum import Curriculum, CurriculumError, Text, _Checker
+from ..programme.curriculum import Curriculum, CurriculumError, Text, _Checker, read_yaml
 
 KINDS = ("feedback", "test")
 #: the lowest and highest point of every feedback scale
@@ -177,16 +176,7 @@ def parse(data: Any, source: str) -> Assessment:
 
 
 def load_file(path: Path | str) -> Assessment:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CurriculumError([f"{path}: cannot read: {e.strerror}"]) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise CurriculumError([f"{path}: {at}: not valid YAML: {getattr(e, 'problem', e)}"]) from None
-    return parse(data, str(path))
+    return parse(read_yaml(path), str(path))
 
 
 def load_dir(directory: Path | str) -> dict[str, Assessment]:

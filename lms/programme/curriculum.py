@@ -277,17 +277,21 @@ def parse(data: Any, source: str) -> Curriculum:
                       settings=dict(settings), source=source)
 
 
-def load_file(path: Path | str) -> Curriculum:
+def read_yaml(path: Path | str) -> Any:
+    """A YAML data file's content; an unreadable or invalid file is a CurriculumError naming the place."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise CurriculumError([f"{path}: cannot read: {e.strerror}"]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         raise CurriculumError([f"{path}: {at}: not valid YAML: {getattr(e, 'problem', e)}"]) from None
-    return parse(data, str(path))
+
+
+def load_file(path: Path | str) -> Curriculum:
+    return parse(read_yaml(path), str(path))
 
 
 def load_dir(directory: Path | str) -> dict[str, Curriculum]:
