@@ -234,9 +234,17 @@ def test_dashboard_summaries_are_rebuilt(generated, db):
 
 
 def test_dashboard_renders_for_admin_and_coordinator(generated, client, db):
+    from lms.db import transaction
+    from lms.people.models import User
+    from tests.conftest import pass_code_step
+    from tests.factories import enrol_totp
+
     for email in (f"admin@{DOMAIN}", f"koordinator.3171@{DOMAIN}", f"koordinator.dki@{DOMAIN}"):
+        with transaction():  # coordinators and admins sign in with an authenticator
+            enrol_totp(db, db.session.scalars(sa.select(User).where(User.email == email)).one())
         resp = client.form_post("/login", {"email": email, "password": PASSWORD})
-        assert resp.status_code == 302, email
+        assert resp.status_code == 302 and resp.headers["Location"] == "/login/code", email
+        pass_code_step(client, email)
         cohort = db.session.scalar(sa.select(Cohort.id).order_by(Cohort.id))
         kecamatan = db.session.scalar(sa.select(Outlet.kecamatan_id).join(Region, Region.id == Outlet.region_id)
                                       .where(Region.code == "3171").limit(1))
