@@ -56,6 +56,7 @@ def can_write_now(db) -> bool:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def short_waits(app, db):  # type: ignore[no-untyped-def]
     app.config["DATABASE_LOCK_TIMEOUT_MS"] = 300
+    db.session.remove()  # no connection of the old pool stays checked out (psycopg warns when one is collected)
     db.engine.dispose()  # new connections take the short timeout
     yield
 
