@@ -9,6 +9,7 @@ writing one such class and listing it in :data:`CHANNELS`.
 from __future__ import annotations
 
 import base64
+from abc import ABC, abstractmethod
 import json
 import smtplib
 import socket
@@ -37,17 +38,22 @@ class PermanentError(DeliveryError):
     """Will never work as it is (invalid number, address refused, template unknown)."""
 
 
-class Channel:
+class Channel(ABC):
+    """What every channel provides; a subclass that forgets one cannot be instantiated."""
+
     name = ""
 
-    def configured(self, config: Mapping[str, Any]) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def configured(self, config: Mapping[str, Any]) -> bool:
+        """Whether the settings for this channel are present."""
 
-    def address(self, user: Any) -> str | None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def address(self, user: Any) -> str | None:
+        """The person's address on this channel, or None."""
 
-    def send(self, delivery: Delivery, config: Mapping[str, Any]) -> str | None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, delivery: Delivery, config: Mapping[str, Any]) -> str | None:
+        """Send; the provider's message id, or TemporaryError / PermanentError."""
 
 
 class EmailChannel(Channel):
