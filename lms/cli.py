@@ -78,9 +78,9 @@ def seed_demo(today: datetime | None = None) -> None:
     Running it twice changes nothing."""
     from .seed import DEMO_PASSWORD, seed_all
 
-    from .notifications import events
+    from . import outbox
 
-    with events.muted():  # loading history tells nobody anything
+    with outbox.muted():  # loading history tells nobody anything
         report = seed_all(today.date() if today else None)
     if report.created:
         click.echo("created: " + ", ".join(f"{n} {k}" for k, n in sorted(report.created.items())))
@@ -179,9 +179,9 @@ def bench_data(managers: int, visits: int, seed: int, months: int, append: bool)
     click.echo(f"bench-data: {managers:,} managers, {visits:,} visits, seed {seed}, {months} months "
                f"({db.engine.dialect.name}: {db.engine.url.render_as_string(hide_password=True)})")
     try:
-        from .notifications import events
+        from . import outbox
 
-        with events.muted():
+        with outbox.muted():
             report = generate(managers, visits, seed=seed, months=months, append=append, echo=click.echo)
     except BenchDataError as e:
         click.echo(f"Error: {e}", err=True)

@@ -13,7 +13,8 @@ from .certification.models import (  # noqa: F401
     Certificate, CertificateCounter, CertificateJob, CertificateJobItem,
 )
 from .dashboard.models import DashboardCount  # noqa: F401
+from .outbox.models import OutboxEvent  # noqa: F401
 from .notifications.models import (  # noqa: F401
-    Broadcast, Delivery, Notification, NotificationPreference, OutboxEvent,
+    Broadcast, Delivery, Notification, NotificationPreference,
 )
 from .feedback.models import FeedbackRating, FeedbackResponse, TestAnswer, TestAttempt  # noqa: F401

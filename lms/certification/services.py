@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed, NotFound
@@ -341,7 +341,7 @@ def _create(actor: Any, design: Design, *, holder: User, holder_name: str, subje
     db.session.flush()
     record("certificate.issued", actor=actor, target=cert, ip=ip, serial=cert.serial, kind=cert.kind,
            holder_id=holder.id, subject=subject_key, replaces=replaces.serial if replaces else None)
-    events.announce("certificate.issued", {"certificate_id": cert.id}, actor=actor)
+    outbox.announce("certificate.issued", {"certificate_id": cert.id}, actor=actor)
     return cert
 
 
@@ -455,7 +455,7 @@ def _revoke(actor: Any, cert: Certificate, reason: str, ip: str | None) -> None:
     cert.revocation_reason = reason
     db.session.flush()
     record("certificate.revoked", actor=actor, target=cert, ip=ip, serial=cert.serial, reason=reason)
-    events.announce("certificate.revoked", {"certificate_id": cert.id}, actor=actor)
+    outbox.announce("certificate.revoked", {"certificate_id": cert.id}, actor=actor)
 
 
 def revoke(actor: Any, cert: Certificate, reason: str, ip: str | None = None) -> Certificate:

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from ..audit.services import record
 from ..db import transaction, unlocked, utcnow
 from ..errors import Invalid, NotAllowed
@@ -689,7 +689,7 @@ def _apply(actor: Any, p: Preview, ip: str | None) -> ImportResult:
            kind=p.kind, cohort_id=p.cohort_id, **{k: v for k, v in counts.items() if k not in ("errors", "error_rows")},
            created_codes=created_outlets[:AUDIT_CODES], updated_codes=updated_outlets[:AUDIT_CODES],
            codes_truncated=len(created_outlets) > AUDIT_CODES or len(updated_outlets) > AUDIT_CODES)
-    events.announce("import.finished", {"created": len(created_outlets), "updated": len(updated_outlets),
+    outbox.announce("import.finished", {"created": len(created_outlets), "updated": len(updated_outlets),
                                         "filename": p.filename}, actor=actor)
     # the new managers' first sign-in links also go to them directly (e-mail, WhatsApp)
     from ..people.services import announce_setup_link

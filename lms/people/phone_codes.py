@@ -31,7 +31,7 @@ from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid
 from ..extensions import db
-from ..notifications import events
+from .. import outbox
 from .devices import KnownDevice
 from .models import LoginFailure, Role, SignInCode, User
 from .phone import normalize_phone
@@ -112,7 +112,7 @@ def _issue(purpose: str, phone: str, user: User | None, ip: str, device: KnownDe
     db.session.flush()
     if user is None:
         return row, None
-    events.announce("auth.code_requested", {"user_id": user.id, "purpose": purpose, "phone": phone,
+    outbox.announce("auth.code_requested", {"user_id": user.id, "purpose": purpose, "phone": phone,
                                             "minutes": minutes, "code_id": row.id},
                     secret=code, actor=actor)
     return row, code

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed, Throttled
@@ -375,7 +375,7 @@ def announce_setup_link(name: str, user: User, token: str, actor: Any, *, by_sel
     """Send the set-up link to the person (e-mail, WhatsApp) through the notification worker."""
     from ..urls import external_url
 
-    events.announce(name, {"user_id": user.id, "hours": int(current_app.config.get("PASSWORD_SETUP_HOURS", 72)),
+    outbox.announce(name, {"user_id": user.id, "hours": int(current_app.config.get("PASSWORD_SETUP_HOURS", 72)),
                            "requested_by_self": by_self},
                     secret=external_url("people.set_password", token=token), actor=actor)
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed
@@ -81,7 +81,7 @@ def refresh_progress(enrolments: Sequence[Enrolment], now: datetime | None = Non
         done = {s.stage.key for s in progress.stages if s.status == "done"}
         for key in done - set(existing[e.id]):
             db.session.add(EnrolmentStage(enrolment_id=e.id, stage_key=key, completed_at=now))
-            events.announce("stage.completed", {"enrolment_id": e.id, "stage_key": key})
+            outbox.announce("stage.completed", {"enrolment_id": e.id, "stage_key": key})
         for key in set(existing[e.id]) - done:
             db.session.delete(existing[e.id][key])
         if e.completed_count != progress.completed_count or e.current_stage != progress.current_stage:
@@ -412,7 +412,7 @@ def _save(actor: Any, outlet: Outlet, ev: Evidence | None, cls: type[Evidence], 
             record("evidence.edited_after_verification" if was_verified else "evidence.updated", actor=actor,
                    target_type="evidence", target_id=ev.id, ip=ip, evidence_type=ev.type, changes=changes)
         if ev.status is EvidenceStatus.SUBMITTED and not was_verified:
-            events.announce("evidence.submitted", {"evidence_id": ev.id}, actor=actor)
+            outbox.announce("evidence.submitted", {"evidence_id": ev.id}, actor=actor)
         refresh_for_outlets([outlet.id])
     return ev
 
@@ -725,7 +725,7 @@ def review(actor: Any, ev: Evidence, decision: str, comment: str = "", ip: str |
         ev.reviews.append(EvidenceReview(decision=ReviewDecision(ev.status.value), by_id=actor.id, comment=comment or None))
         record(f"evidence.{ev.status.value}", actor=actor, target_type="evidence", target_id=ev.id, ip=ip,
                evidence_type=ev.type, outlet_id=ev.outlet_id)
-        events.announce(f"evidence.{ev.status.value}", {"evidence_id": ev.id, "comment": comment}, actor=actor)
+        outbox.announce(f"evidence.{ev.status.value}", {"evidence_id": ev.id, "comment": comment}, actor=actor)
         refresh_for_outlets([ev.outlet_id])
     return ev
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from . import signals
 from ..audit.services import record
 from ..db import transaction, utcnow
@@ -264,7 +264,7 @@ def _promote(session_id: int, actor: Any = None) -> list[int]:
         promoted.append(cand.user_id)
         record("registration.promoted", actor=actor, target_type="registration", target_id=cand.id,
                session_id=session_id, user_id=cand.user_id)
-        events.announce("registration.promoted", {"session_id": session_id, "user_id": cand.user_id}, actor=actor)
+        outbox.announce("registration.promoted", {"session_id": session_id, "user_id": cand.user_id}, actor=actor)
     if promoted:
         for reg in db.session.identity_map.values():
             if isinstance(reg, Registration) and reg.session_id == session_id:
@@ -533,7 +533,7 @@ def create_sessions(actor: Any, data: SessionInput, *, now: datetime | None = No
                    region_id=s.region_id, starts_at=s.starts_at.isoformat(), ends_at=s.ends_at.isoformat(),
                    series_id=series_id, certificate_kind=s.certificate_kind)
             if not s.backdated:
-                events.announce("session.created", {"session_id": s.id}, actor=actor)
+                outbox.announce("session.created", {"session_id": s.id}, actor=actor)
     return created
 
 
@@ -585,7 +585,7 @@ def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
             record("session.updated", actor=actor, target=session, changes=changes, sequence=session.sequence)
             shown = sorted(set(changes) & {"starts_at", "ends_at", "venue_name", "venue_address", "title"})
             if shown and session.ends_at > now:
-                events.announce("session.changed", {"session_id": session.id, "changed": shown}, actor=actor)
+                outbox.announce("session.changed", {"session_id": session.id, "changed": shown}, actor=actor)
         if more_seats:
             _promote(session.id, actor)
             db.session.expire(session, ["seats_taken"])
@@ -608,7 +608,7 @@ def cancel_session(actor: Any, session: TrainingSession, *, now: datetime | None
         affected = len(affected_ids)
         db.session.flush()
         record("session.cancelled", actor=actor, target=session, registrants=affected)
-        events.announce("session.cancelled", {"session_id": session.id, "user_ids": affected_ids}, actor=actor)
+        outbox.announce("session.cancelled", {"session_id": session.id, "user_ids": affected_ids}, actor=actor)
     return session
 
 
@@ -689,7 +689,7 @@ def register(actor: Any, session: TrainingSession, *, now: datetime | None = Non
             db.session.flush()
             record("registration.created" if existing is None else "registration.renewed", actor=actor, target=reg,
                    session_id=session.id, status=reg.status.value)
-            events.announce("registration.confirmed" if seated else "registration.waitlisted",
+            outbox.announce("registration.confirmed" if seated else "registration.waitlisted",
                             {"session_id": session.id, "user_id": actor.id}, actor=actor)
     except IntegrityError:
         # a simultaneous submit of the same trainee won the insert: that row is the registration
@@ -725,7 +725,7 @@ def unregister(actor: Any, session: TrainingSession, *, now: datetime | None = N
             signals.seats_changed.send(db.session(), session_id=session.id)
             record("registration.cancelled", actor=actor, target_type="registration", target_id=reg.id,
                    session_id=session.id, was=was.value)
-            events.announce("registration.cancelled", {"session_id": session.id, "user_id": actor.id}, actor=actor)
+            outbox.announce("registration.cancelled", {"session_id": session.id, "user_id": actor.id}, actor=actor)
             if was is RegistrationStatus.REGISTERED:
                 _release_seat(session.id)
                 if session.status is SessionStatus.SCHEDULED:
@@ -848,7 +848,7 @@ def register_group(actor: Any, session: TrainingSession, *, scope: str = GROUP_C
             record("session.group_registered", actor=actor, target=session, scope=scope, registered=result.registered,
                    waitlisted=result.waitlisted, already=result.already, clashing=[u.id for u in result.clashing])
             for reg in changed:
-                events.announce("registration.confirmed" if reg.status is RegistrationStatus.REGISTERED
+                outbox.announce("registration.confirmed" if reg.status is RegistrationStatus.REGISTERED
                                 else "registration.waitlisted", {"session_id": session.id, "user_id": reg.user_id},
                                 actor=actor)
     return result
@@ -1085,7 +1085,7 @@ def save_attendance(actor: Any, session: TrainingSession, marks: dict[int, str |
             present = [r.user_id for r in regs if r.user_id in set(changed)
                        and r.attendance in (Attendance.PRESENT, Attendance.LATE)]
             if present:
-                events.announce("attendance.recorded", {"session_id": session.id, "user_ids": present}, actor=actor)
+                outbox.announce("attendance.recorded", {"session_id": session.id, "user_ids": present}, actor=actor)
     return len(changed)
 
 

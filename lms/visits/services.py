@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions
-from ..notifications import events
+from .. import outbox
 from ..audit.services import record
 from ..db import transaction, utcnow
 from ..errors import Invalid, NotAllowed
@@ -485,7 +485,7 @@ def log_visit(actor: Any, outlet: Outlet, data: VisitInput, photos: Sequence[Che
             record("visit.created", actor=actor, target=visit, ip=ip, outlet_id=outlet.id,
                    action_items=len(clean["actions"]), photos=len(images),
                    location=visit.latitude is not None)
-            events.announce("visit.logged", {"visit_id": visit.id}, actor=actor)
+            outbox.announce("visit.logged", {"visit_id": visit.id}, actor=actor)
             programme.refresh_for_outlets([outlet.id])
     except IntegrityError:
         # the same submission arrived twice at once: the unique client_key let one through
