@@ -435,14 +435,16 @@ def test_a_double_submit_that_loses_the_insert_returns_the_existing_row(factory,
     s = factory.training_session(cohort, capacity=5)
     [t] = factory.enrolled_trainees(1, cohort)
     first = services.register(t, s)
-    real_find = services._find
+    from lms.sessions import registration
+
+    real_find = registration._find
     calls = {"n": 0}
 
     def blind_first_time(session_id, user_id, lock=False):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         return None if calls["n"] == 1 else real_find(session_id, user_id, lock)
 
-    monkeypatch.setattr(services, "_find", blind_first_time)
+    monkeypatch.setattr(registration, "_find", blind_first_time)
     again = services.register(t, s)
     assert calls["n"] == 2  # the race was simulated and the fallback looked the row up
     assert again.id == first.id
@@ -453,7 +455,9 @@ def test_a_double_submit_that_loses_the_insert_returns_the_existing_row(factory,
 def test_seat_decrements_never_go_below_zero(factory, db):
     s = factory.training_session(factory.cohort(regions=("3171",)))
     with transaction():
-        assert services._release_seat(s.id) is False
+        from lms.sessions.seats import _release_seat
+
+        assert _release_seat(s.id) is False
     assert fresh(db, s).seats_taken == 0
 
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
+from lms.permissions import SYSTEM
 from lms.audit.models import AuditEntry
 from lms.db import transaction, utcnow
 from lms.programme.models import Enrolment
@@ -142,7 +143,7 @@ def test_inside_the_window_edges(running):
 
 def test_a_cancelled_session_refuses_check_in(client, login_as, running, db):
     s, trainee, _c = running
-    services.cancel_session(services.permissions.SYSTEM, s)
+    services.cancel_session(SYSTEM, s)
     login_as(trainee)
     resp = client.get(f"/checkin/{s.id}/{token_at(s)}")
     assert resp.status_code == 403 and "dibatalkan" in resp.get_data(as_text=True)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from lms.audit.models import AuditEntry
 from lms.i18n import to_wib
 from lms.programme.models import Enrolment, EnrolmentStage
-from lms.sessions import services
+from lms.sessions import scheduling, services
 from lms.sessions.models import Attendance, Registration, RegistrationStatus, SessionSpeaker, TrainingSession
 from lms.sessions.seed import seed_sessions
 
@@ -45,7 +45,7 @@ def test_the_april_2018_bimtek(app, db):
     agencies = {sp.agency.value for s in sessions for sp in s.speakers}
     assert agencies == {"dinas_sosial", "bank_indonesia", "bni", "pgo_okoce"}
     for s in sessions:  # the schedule itself would pass the clash checks
-        assert services._clashes(s.starts_at, s.ends_at, services.fold(s.venue_name),
+        assert scheduling._clashes(s.starts_at, s.ends_at, services.fold(s.venue_name),
                                  {sp.name_key: sp.name for sp in s.speakers}, s.id) == []
 
     regs = list(db.session.scalars(sa.select(Registration)))

@@ -13,6 +13,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ..confirm import is_confirmed, render_confirm
+from ..db import utcnow
 from ..errors import Invalid
 from ..forms_common import int_or_none, options
 from ..i18n import file_name, never_fails, plain, to_wib
@@ -70,7 +71,7 @@ def _schedule_ctx(actor: Any, sessions: list[TrainingSession]) -> dict[str, Any]
     ids = [s.id for s in sessions]
     return {"places": services.places_of(actor, ids) if allowed("progress.own") else {},
             "waitlists": services.waitlist_counts(ids) if actor.role.is_staff else {},
-            "stage_names": _stage_names(), "now": services.utcnow(), "button": ButtonForm()}
+            "stage_names": _stage_names(), "now": utcnow(), "button": ButtonForm()}
 
 
 @bp.route("/sessions")
@@ -95,7 +96,7 @@ def schedule():
 def month():
     actor = _actor()
     form, region_id, stage, wanted = _filters(actor)
-    today = to_wib(services.utcnow()).date()
+    today = to_wib(utcnow()).date()
     shown = wanted or today.replace(day=1)
     sessions = services.month_sessions(actor, shown, region_id=region_id, stage=stage)
     prev_month = shown.replace(year=shown.year - 1, month=12) if shown.month == 1 else shown.replace(month=shown.month - 1)
@@ -242,7 +243,7 @@ def session_detail(session_id: str):
         group_open=manage and services.group_registration_open(session),
         certificate_label=services.certificate_label(session.certificate_kind),
         stage_names=_stage_names(), button=ButtonForm(), agency_labels=services.AGENCY_LABELS,
-        window=services.checkin_window(session), now=services.utcnow())
+        window=services.checkin_window(session), now=utcnow())
 
 
 @bp.route("/sessions/<session_id>/register", methods=["POST"])
@@ -411,7 +412,7 @@ def attendance(session_id: str):
         return redirect(url_for("sessions.attendance", session_id=session.id, q=q or None))
     shown = services.filter_registrations(roster.registered, q)
     return render_template("sessions/attendance.html", session=session, roster=roster, form=form, q=q,
-                           shown=shown, opens=services.attendance_opens(session), now=services.utcnow(),
+                           shown=shown, opens=services.attendance_opens(session), now=utcnow(),
                            Attendance=Attendance), \
         (400 if request.method == "POST" else 200)
 
