@@ -14,7 +14,8 @@ from lms.audit.models import AuditEntry
 from lms.db import transaction, utcnow
 from lms.i18n import WIB, to_wib
 from lms.programme.models import Enrolment
-from lms.visits import services
+from lms.programme import services as programme_services
+from lms.visits import csv_export, recording, services
 from lms.visits.models import ActionItem, MentorAssignment, Visit, VisitPhoto
 from tests.factories import jpeg_with_gps, tiny_pdf, tiny_png
 
@@ -149,7 +150,7 @@ def test_mentor_logs_a_visit_and_progress_counts_it(client, factory, login_as, d
     # typed as WIB wall-clock time, stored as UTC
     assert visit.visited_at.tzinfo is not None and visit.visited_at.utcoffset() == timedelta(0)
     db.session.expire_all()
-    assert services.programme.progress_for(db.session.get(Enrolment, enrolment.id)).stages[2].milestones[0].count == 1
+    assert programme_services.progress_for(db.session.get(Enrolment, enrolment.id)).stages[2].milestones[0].count == 1
     assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "visit.created")) is not None
 
 
@@ -365,14 +366,14 @@ def test_a_lost_race_on_the_client_key_returns_the_stored_visit(factory, db, mon
     with app.test_request_context():
         first, created = services.log_visit(mentor, outlet, data)
         assert created
-        real = services.find_by_client_key
+        real = recording.find_by_client_key
         calls = []
 
         def blind_once(key):
             calls.append(key)
             return None if len(calls) == 1 else real(key)
 
-        monkeypatch.setattr(services, "find_by_client_key", blind_once)
+        monkeypatch.setattr(recording, "find_by_client_key", blind_once)
         again, created = services.log_visit(mentor, outlet, data, [])
     assert (again.id, created, len(calls)) == (first.id, False, 2)
     assert _count(db, Visit) == 1
@@ -893,7 +894,7 @@ def test_export_streams_visits_of_the_range_and_region(app, factory, db):
 
 def test_export_reads_in_batches(app, factory, db, monkeypatch):
     seen = {}
-    real = services._export_rows
+    real = csv_export._export_rows
 
     def spy(q, names, kinds):
         gen = real(q, names, kinds)
@@ -908,8 +909,8 @@ def test_export_reads_in_batches(app, factory, db, monkeypatch):
         if state.is_select and "yield_per" in state.execution_options:
             options.append(state.execution_options["yield_per"])
 
-    monkeypatch.setattr(services, "_export_rows", spy)
-    monkeypatch.setattr(services, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(csv_export, "_export_rows", spy)
+    monkeypatch.setattr(csv_export, "EXPORT_BATCH", 2)
     sa.event.listen(Session, "do_orm_execute", on_execute)
     mentor, (outlet,) = factory.caseload(1)
     for i in range(5):
@@ -980,5 +981,5 @@ def test_seed_visits_is_idempotent_and_believable(app, factory, db):
     assert all("  " not in v.observations for v in visits)
     # progress counts the seeded visits (pendampingan needs three)
     enrolments = db.session.scalars(sa.select(Enrolment)).all()
-    counts = [services.programme.progress_for(e).stages[2].milestones[0].count for e in enrolments]
+    counts = [programme_services.progress_for(e).stages[2].milestones[0].count for e in enrolments]
     assert max(counts) >= 3 and min(counts) < 3
