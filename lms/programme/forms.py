@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms_common import BoundedDateField, MonthField, Range, RupiahField, options
-from .services import AMOUNT_MAX, EARLIEST, _today_wib, this_month
+from .evidence import AMOUNT_MAX, EARLIEST, _today_wib, this_month
 
 LICENCE_TYPES = [("NIB", _l("NIB (Nomor Induk Berusaha)")), ("IUMK", _l("IUMK (Izin Usaha Mikro Kecil)")),
                  ("SKU", _l("SKU (Surat Keterangan Usaha)")), ("other", _l("Lainnya"))]

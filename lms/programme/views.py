@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import files, permissions
+from ..db import utcnow
 from ..errors import Invalid
 from ..forms_common import int_or_none
 from ..i18n import file_name, never_fails, to_wib
@@ -314,7 +315,7 @@ def review_queue():
     own_work = permissions.worked_on_ids(actor, [ev.id for ev in items]) | {
         ev.id for ev in items if ev.submitted_by_id == actor.id}
     return render_template("programme/review_queue.html", form=form, items=items, total=total, page=page,
-                           pages=max(1, math.ceil(total / per_page)), now=services.utcnow(), own_work=own_work,
+                           pages=max(1, math.ceil(total / per_page)), now=utcnow(), own_work=own_work,
                            stage_names={s.key: s.name.get(_lang()) for s in cur.stages})
 
 

@@ -302,7 +302,7 @@ def attendance_labels() -> dict[str | None, str]:
 def export_attendance(actor: Any, f: Filters, *, fmt: str = "csv", ip: str | None = None) -> tuple[Header, Rows]:
     """One row per registration of the sessions in scope (the date range is on the session's start)."""
     from ..sessions.models import Registration, RegistrationStatus, TrainingSession
-    from ..sessions.services import _position_expr
+    from ..sessions.registration import _position_expr
 
     check(actor, f)
     _audit(actor, "attendance", fmt, f, ip)
