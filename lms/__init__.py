@@ -203,6 +203,9 @@ def _register_blueprints(app: Flask) -> None:
     from .imports import bp as imports_bp
 
     app.register_blueprint(imports_bp)
+    from .privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
     from .certification import init_app as init_certification
 
     init_certification(app)

@@ -137,6 +137,26 @@ class Defaults:
     #: the template language code per interface language
     WHATSAPP_LANGUAGE_CODES = {"id": "id", "en": "en"}
 
+    # --- personal data (UU PDP, Law 27/2022; lms/privacy) ---
+    #: the privacy notice's version: change it when the notice's content changes, and everyone
+    #: reads and accepts it again at their next request
+    PRIVACY_NOTICE_VERSION = "2026-12"
+    #: the controller named in the notice
+    PRIVACY_CONTROLLER = "Dinas Sosial Provinsi DKI Jakarta"
+    PRIVACY_CONTROLLER_ADDRESS = "Jl. Gunung Sahari II No. 5, Jakarta Pusat 10610"
+    #: the data protection officer (Pasal 53): name, e-mail and/or phone, as one line (LMS_DPO_CONTACT)
+    DPO_CONTACT = "Pejabat Pelindungan Data Pribadi, Dinas Sosial Provinsi DKI Jakarta (ppdp.dinsos@jakarta.go.id)"
+    #: "Data saya" ZIPs are kept this many days, then deleted
+    DATA_EXPORT_DAYS = 7
+    #: a request the law gives a deadline for is answered within this many hours (3×24)
+    DATA_REQUEST_HOURS = 72
+    #: retention (lms/privacy/retention.py): sign-in addresses become a hash after this many days
+    RETENTION_IP_DAYS = 90
+    #: used, expired or replaced set-up links and one-time codes are deleted after this many days
+    RETENTION_CODE_DAYS = 1
+    #: accounts without a sign-in for this many years are listed for review
+    RETENTION_INACTIVE_YEARS = 3
+
 
 class TestingDefaults:
     TESTING = True

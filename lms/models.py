@@ -18,3 +18,4 @@ from .notifications.models import (  # noqa: F401
     Broadcast, Delivery, Notification, NotificationPreference,
 )
 from .feedback.models import FeedbackRating, FeedbackResponse, TestAnswer, TestAttempt  # noqa: F401
+from .privacy.models import BreachNotice, Consent, DataAccess, DataRequest  # noqa: F401

@@ -351,6 +351,12 @@ def _feedback():  # type: ignore[no-untyped-def]
 # --- end session feedback ------------------------------------------------------------------
 
 
+def _privacy():  # type: ignore[no-untyped-def]
+    from .privacy import rules
+
+    return rules
+
+
 RULES: dict[str, Callable[..., bool]] = {
     AUTHENTICATED: lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
     "users.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
@@ -433,6 +439,13 @@ RULES: dict[str, Callable[..., bool]] = {
     "notifications.outbox": lambda u, obj=None: is_admin(u),
     "broadcast.send": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
     # end notifications
+    # personal data (lms/privacy/rules.py)
+    "privacy.own": lambda u, obj=None: bool(getattr(u, "is_authenticated", False)) and u.active,
+    "privacy.requests": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR),
+    "privacy.request.view": lambda u, obj: _privacy().can_view_request(u, obj),
+    "privacy.request.handle": lambda u, obj: _privacy().can_handle_request(u, obj),
+    "privacy.admin": lambda u, obj=None: is_admin(u),
+    # end personal data
 }
 
 

@@ -59,6 +59,12 @@ class User(TimestampMixin, Base):
     #: when and why an admin or coordinator last deactivated the account (kept after reactivation)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivation_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    #: the privacy notice version (PRIVACY_NOTICE_VERSION) the person last accepted; NULL: never.
+    #: The consents table holds every decision; this copy lets each request check it without a query
+    notice_version: Mapped[str | None] = mapped_column(sa.String(20))
+    #: set when the person was erased at their request (UU PDP Pasal 8): name, contacts, their
+    #: free text and files are gone; the row stays so counts, dashboards and the audit log hold
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region | None] = relationship()
     managed_outlet: Mapped[Outlet | None] = relationship(
