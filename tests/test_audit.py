@@ -137,7 +137,11 @@ def one_entry(app, db):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_log SET action = 'test.forged' WHERE id = :id",
-    "UPDATE audit_log SET ip = NULL",
+    "UPDATE audit_log SET ip = '203.0.113.9'",  # an address may only become a hash ("h:…") or NULL
+    "UPDATE audit_log SET actor_id = 1",
+    "UPDATE audit_log SET at = '2020-01-01 00:00:00'",
+    "UPDATE audit_log SET target_id = '99'",
+    """UPDATE audit_log SET details = '{"note": "forged"}'""",  # a rewrite must carry the _redacted mark
     "DELETE FROM audit_log WHERE id = :id",
     "DELETE FROM audit_log",
 ])
@@ -165,6 +169,22 @@ def test_orm_changes_to_an_entry_are_refused_too(db, one_entry):
         db.session.commit()
     db.session.rollback()
     assert db.session.get(AuditEntry, one_entry).details == {"note": "original"}
+
+
+def test_redaction_may_hash_the_address_and_mark_the_details_and_nothing_else(db, one_entry):
+    """Retention turns an old address into a hash and an erasure removes personal values; both
+    leave who, what and when alone, and a rewritten ``details`` always says it was redacted."""
+    db.session.execute(sa.text("UPDATE audit_log SET ip = 'h:0123abcd' WHERE id = :id"), {"id": one_entry})
+    entry = db.session.get(AuditEntry, one_entry)
+    entry.details = {"note": "[dihapus]", "_redacted": "2026-12-06T00:00:00+00:00"}
+    db.session.commit()
+    db.session.expire_all()
+    entry = db.session.get(AuditEntry, one_entry)
+    assert entry.ip == "h:0123abcd" and entry.action == "test.fixed"
+    assert entry.details == {"note": "[dihapus]", "_redacted": "2026-12-06T00:00:00+00:00"}
+    db.session.execute(sa.text("UPDATE audit_log SET ip = NULL WHERE id = :id"), {"id": one_entry})
+    db.session.commit()
+    assert db.session.get(AuditEntry, one_entry).ip is None
 
 
 def test_timestamps_are_utc_aware_on_read(db, one_entry):

@@ -4,7 +4,8 @@ get the accepted notice version and an erased mark; the audit log admits redacti
 ``users.notice_version`` starts NULL, so everyone reads and accepts the privacy notice at their
 next sign-in. The audit log stays append-only (no DELETE, no change to who, what or when), but
 its ``ip`` may be replaced by a hash (the retention rule for sign-in addresses) and personal values
-in ``details`` by a redaction mark (an erasure); the triggers are replaced accordingly.
+in ``details`` by a redaction mark (an erasure), and a rewritten ``details`` must carry the key
+``_redacted`` (when), so a redacted entry always says so; the triggers are replaced accordingly.
 
 Revision ID: privacy_pdp
 Revises: people_two_factor
@@ -25,13 +26,15 @@ depends_on = None
 
 
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS audit_log_no_update"]
-#: only ``ip`` and ``details`` may change, and ``ip`` only to a hash ("h:…") or NULL
+#: only ``ip`` and ``details`` may change: ``ip`` only to a hash ("h:…") or NULL, ``details`` only
+#: to a value that carries the ``_redacted`` mark
 SQLITE_REDACTABLE = [
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
        WHEN NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at OR NEW.action IS NOT OLD.action
          OR NEW.actor_id IS NOT OLD.actor_id OR NEW.target_type IS NOT OLD.target_type
          OR NEW.target_id IS NOT OLD.target_id
          OR (NEW.ip IS NOT OLD.ip AND NEW.ip IS NOT NULL AND substr(NEW.ip, 1, 2) <> 'h:')
+         OR (NEW.details IS NOT OLD.details AND json_extract(NEW.details, '$._redacted') IS NULL)
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
 ]
 SQLITE_APPEND_ONLY = [
@@ -45,7 +48,8 @@ PG_REDACTABLE = [
          IF NEW.id IS DISTINCT FROM OLD.id OR NEW.at IS DISTINCT FROM OLD.at
             OR NEW.action IS DISTINCT FROM OLD.action OR NEW.actor_id IS DISTINCT FROM OLD.actor_id
             OR NEW.target_type IS DISTINCT FROM OLD.target_type OR NEW.target_id IS DISTINCT FROM OLD.target_id
-            OR (NEW.ip IS DISTINCT FROM OLD.ip AND NEW.ip IS NOT NULL AND left(NEW.ip, 2) <> 'h:') THEN
+            OR (NEW.ip IS DISTINCT FROM OLD.ip AND NEW.ip IS NOT NULL AND left(NEW.ip, 2) <> 'h:')
+            OR (NEW.details::jsonb IS DISTINCT FROM OLD.details::jsonb AND NOT (NEW.details::jsonb ? '_redacted')) THEN
            RAISE EXCEPTION 'audit_log is append-only';
          END IF;
          RETURN NEW;
