@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from ..programme.curriculum import safe_load
+
 #: what a certificate can be about, and the field of the design that says who is eligible
 SUBJECTS = ("session", "enrolment")
 #: attendance values a session design may accept (lms.sessions.models.Attendance)
@@ -178,7 +180,7 @@ def parse(path: Path, overrides: dict[str, Any] | None = None) -> Design:
     if missing:
         raise DesignError([f"{path}: missing {', '.join(missing)}"])
     try:
-        meta = yaml.safe_load((path / "metadata.yaml").read_text(encoding="utf-8"))
+        meta = safe_load((path / "metadata.yaml").read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise DesignError([f"{path}/metadata.yaml: not valid YAML: {getattr(e, 'problem', e)}"]) from None
     where = f"{path}/metadata.yaml"
@@ -272,7 +274,7 @@ def load_dir(directory: Path | str, signatories: dict[str, Any] | None = None) -
     for path in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         meta_kind = None
         try:
-            meta = yaml.safe_load((path / "metadata.yaml").read_text(encoding="utf-8")) if (path / "metadata.yaml").is_file() else None
+            meta = safe_load((path / "metadata.yaml").read_text(encoding="utf-8")) if (path / "metadata.yaml").is_file() else None
             meta_kind = meta.get("kind") if isinstance(meta, dict) else None
         except yaml.YAMLError:
             pass
