@@ -19,3 +19,5 @@ from .notifications.models import (  # noqa: F401
 )
 from .feedback.models import FeedbackRating, FeedbackResponse, TestAnswer, TestAttempt  # noqa: F401
 from .privacy.models import BreachNotice, Consent, DataAccess, DataRequest  # noqa: F401
+from .api.models import ApiToken  # noqa: F401
+from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

@@ -58,6 +58,8 @@ class Certificate(Base):
     #: other printed facts (dates, venue, cohort, …) as issued
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: the last change (issued, revoked, holder erased): the API's ``updated_since`` sync
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -80,6 +82,7 @@ class Certificate(Base):
                                                            uselist=False)
 
     __table_args__ = (
+        sa.Index("ix_certificates_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
         sa.Index("uq_certificates_active_subject", "kind", "holder_id", "subject_key", unique=True,
                  sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
         sa.UniqueConstraint("kind", "year", "number", name="uq_certificates_kind_year_number"),

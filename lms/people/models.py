@@ -91,6 +91,7 @@ class User(TimestampMixin, Base):
         return f"<User {self.id} {self.role.value}>"
 
     __table_args__ = (
+        sa.Index("ix_users_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
         # sign-in by phone looks the number up; uniqueness among active accounts is a rule of the
         # services (form, import, CLI, phone change), not a constraint: past data (the demo's
         # history, bulk test data) may hold shared numbers, and such a number then signs nobody in

@@ -80,6 +80,7 @@ class Outlet(TimestampMixin, Base):
     def __repr__(self) -> str:
         return f"<Outlet {self.code}>"
 
+    __table_args__ = (sa.Index("ix_outlets_sync", "updated_at", "id"),)  # the API's ``updated_since`` sync
 
 class OutletManagerTerm(Base):
     """One manager's time at an outlet; the open term (ended_at NULL) is the current one."""

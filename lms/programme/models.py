@@ -82,6 +82,7 @@ class Enrolment(TimestampMixin, Base):
                                                              order_by="EnrolmentStage.completed_at")
 
     __table_args__ = (
+        sa.Index("ix_enrolments_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
         sa.Index("uq_enrolments_active_outlet", "cohort_id", "outlet_id", unique=True,
                  sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
         sa.Index("uq_enrolments_active_user", "cohort_id", "user_id", unique=True,
@@ -158,7 +159,8 @@ class Evidence(TimestampMixin, Base):
     reviews: Mapped[list[EvidenceReview]] = relationship(back_populates="evidence", order_by="EvidenceReview.at")
 
     __mapper_args__ = {"polymorphic_on": "type", "polymorphic_identity": "evidence"}
-    __table_args__ = (sa.Index("ix_evidence_queue", "status", "region_id", "submitted_at"),)
+    __table_args__ = (sa.Index("ix_evidence_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
+                      sa.Index("ix_evidence_queue", "status", "region_id", "submitted_at"),)
 
     @property
     def is_locked(self) -> bool:

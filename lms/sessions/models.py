@@ -61,6 +61,7 @@ class TrainingSession(TimestampMixin, Base):
                                                           order_by="SessionSpeaker.position")
 
     __table_args__ = (
+        sa.Index("ix_training_sessions_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
         sa.CheckConstraint("capacity > 0", name="capacity_positive"),
         sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -126,6 +127,7 @@ class Registration(TimestampMixin, Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     __table_args__ = (
+        sa.Index("ix_registrations_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
         sa.UniqueConstraint("session_id", "user_id"),
         sa.Index("ix_registrations_user_attendance", "user_id", "attendance"),
     )

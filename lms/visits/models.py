@@ -79,7 +79,8 @@ class Visit(TimestampMixin, Base):
     photos: Mapped[list[VisitPhoto]] = relationship(back_populates="visit", cascade="all, delete-orphan",
                                                     order_by="VisitPhoto.id")
 
-    __table_args__ = (sa.Index("ix_visits_outlet_visited", "outlet_id", "visited_at"),
+    __table_args__ = (sa.Index("ix_visits_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
+                      sa.Index("ix_visits_outlet_visited", "outlet_id", "visited_at"),
                       sa.Index("ix_visits_region_visited", "region_id", "visited_at"))
 
     @property
