@@ -71,6 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    from . import ratelimit
+
+    ratelimit.init_app(app)  # before the app's own request hooks: an over-limit request costs little
     from . import errors, permissions
 
     errors.init_app(app)
@@ -206,12 +209,18 @@ def _register_blueprints(app: Flask) -> None:
     from .privacy.views import bp as privacy_bp
 
     app.register_blueprint(privacy_bp)
+    from .api import init_app as init_api
+
+    init_api(app)  # the JSON API under /api/v1 (flask-smorest), its token page and OpenAPI document
     from .certification import init_app as init_certification
 
     init_certification(app)
     from .notifications import init_app as init_notifications
 
     init_notifications(app)
+    from .webhooks import init_app as init_webhooks  # subscribes to the events notifications dispatches
+
+    init_webhooks(app)
 
 
 def _install_request_hooks(app: Flask) -> None:

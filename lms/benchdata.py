@@ -385,7 +385,9 @@ class _Generator:
         self.writer.add("users", {
             "id": uid, "email": email, "full_name": full_name, "phone": phone, "role": role, "region_id": region_id,
             "active": True, "password_hash": self.password_hash, "session_token": secrets.token_urlsafe(32),
-            "locale": None, "last_login_at": last_login, "created_at": created, "updated_at": created})
+            "locale": None, "last_login_at": last_login, "created_at": created, "updated_at": created,
+            # an established programme: everyone has accepted the privacy notice in force (lms/privacy)
+            "notice_version": current_app.config["PRIVACY_NOTICE_VERSION"]})
         if last_login is not None:
             self.logins.append((uid, last_login))
         return uid
@@ -800,7 +802,8 @@ class _Generator:
                 "issued_at": at, "issued_by_id": coordinator, "revoked_at": revoked_at,
                 "revoked_by_id": coordinator if revoked_at else None,
                 "revocation_reason": REVOCATION_REASON if revoked_at else None, "replaces_id": None,
-                "pdf_path": None, "pdf_sha256": None, "pdf_size": None, "rendered_at": None})
+                "pdf_path": None, "pdf_sha256": None, "pdf_size": None, "rendered_at": None,
+                "updated_at": revoked_at or at})
             self.issued_audit.append({"at": at, "actor_id": coordinator, "action": "certificate.issued",
                                       "target_type": "certificate", "target_id": str(cert_id), "ip": None,
                                       "details": {"serial": serial, "kind": design.kind,

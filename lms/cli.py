@@ -195,6 +195,12 @@ def init_app(app: Flask) -> None:
     from .imports.cli import import_cli
 
     app.cli.add_command(import_cli)  # import outlets FILE: the spreadsheet import's twin
+    from .privacy.cli import privacy_cli
+
+    app.cli.add_command(privacy_cli)  # privacy retention [--dry-run]: the scheduled clean-up on demand
+    from .api.cli import api_token_cli
+
+    app.cli.add_command(api_token_cli)  # api-token create EMAIL --scope read --days 90 --name NAME; list; revoke
     app.cli.add_command(curriculum_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_demo)

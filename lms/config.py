@@ -71,6 +71,29 @@ class Defaults:
     #: number of proxies in front of the app whose X-Forwarded-For is trusted (0 = none)
     TRUSTED_PROXIES = 0
 
+    # Rate limits (lms/ratelimit.py, Flask-Limiter): counted in Redis when LMS_REDIS_URL is set, so
+    # all gunicorn workers share one budget; in this process's memory otherwise. Limit strings like
+    # "600/minute" or "600/minute;10000/hour"; empty: that limit is off.
+    RATELIMIT_ENABLED = True
+    #: LMS_RATELIMIT_STORAGE_URI: where the counts live; empty: REDIS_URL when set, else memory://
+    RATELIMIT_STORAGE_URI: str | None = None
+    #: moving-window: at most N within any window (fixed-window would let 2N through across a boundary)
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "lms"
+    #: seconds a Redis call may take before the limiter falls back to memory counts (and logs it)
+    RATELIMIT_REDIS_TIMEOUT = 0.5
+    #: the API (/api/…) per Bearer token (per address without one), and per address whatever the token
+    RATELIMIT_API = "600/minute"
+    RATELIMIT_API_ADDRESS = "1200/minute"
+    #: X-RateLimit-Limit/Remaining/Reset on API responses
+    RATELIMIT_API_HEADERS = True
+    #: sign-in POSTs (password, phone code request and entry, second factor) per address, all steps
+    #: together; on top of the failure throttles above. Generous: a training room or a mobile
+    #: carrier's shared address signs many people in at once
+    RATELIMIT_LOGIN = "120/minute"
+    #: the public verify page per address; empty: CERTIFICATE_VERIFY_PER_MINUTE per minute
+    RATELIMIT_VERIFY: str | None = None
+
     PAGE_SIZE = 25
 
     #: where curriculum files are read from (default: curricula/ beside lms/)
@@ -100,7 +123,7 @@ class Defaults:
     CERTIFICATE_RENDER_MAX_TASKS_PER_CHILD: int | None = 200
     #: CPU seconds one certificate may take to render
     CERTIFICATE_RENDER_TIME_LIMIT = 20
-    #: public verify page: requests per minute per address
+    #: public verify page: requests per minute per address (RATELIMIT_VERIFY, when set, wins)
     CERTIFICATE_VERIFY_PER_MINUTE = 30
     #: Redis for bulk runs on RQ (LMS_REDIS_URL, e.g. redis://127.0.0.1:6379/0); empty: in-process worker thread
     REDIS_URL: str | None = None
@@ -148,6 +171,10 @@ class Defaults:
     DPO_CONTACT = "Pejabat Pelindungan Data Pribadi, Dinas Sosial Provinsi DKI Jakarta (ppdp.dinsos@jakarta.go.id)"
     #: "Data saya" ZIPs are kept this many days, then deleted
     DATA_EXPORT_DAYS = 7
+    #: how "Data saya" copies are built: "thread" (in the app process), "rq" (the notifications
+    #: queue, served by ``flask worker``), "inline" (inside the request), "off" (only
+    #: ``build_pending()``); unset: "rq" when REDIS_URL is set, else "thread"
+    DATA_EXPORT_WORKER: str | None = None
     #: a request the law gives a deadline for is answered within this many hours (3×24)
     DATA_REQUEST_HOURS = 72
     #: retention (lms/privacy/retention.py): sign-in addresses become a hash after this many days
@@ -156,10 +183,35 @@ class Defaults:
     RETENTION_CODE_DAYS = 1
     #: accounts without a sign-in for this many years are listed for review
     RETENTION_INACTIVE_YEARS = 3
+    #: failed sign-ins and wrong second-factor codes (kept only for the 15-minute throttles) are
+    #: deleted after this many days
+    RETENTION_LOGIN_FAILURE_DAYS = 30
+    #: the text of sent (or deliberately skipped) e-mail and WhatsApp messages is blanked after this
+    #: many days; who, when, the channel, the subject and the status stay for the outbox page
+    RETENTION_DELIVERY_BODY_DAYS = 90
+    #: the in-process notifications worker also runs the retention rules once a day
+    RETENTION_IN_WORKER = True
+
+    # Webhooks (lms/webhooks): admins' endpoints for domain events, sent by the notifications worker
+    #: seconds to connect and to wait for each answer
+    WEBHOOKS_TIMEOUT = 10
+    #: attempts before a delivery fails (waits between them: 1 min, 5 min, 30 min, 2 h, 12 h)
+    WEBHOOKS_MAX_ATTEMPTS = 6
+    #: seconds one worker pass may spend sending webhooks before it lets the messages go first
+    WEBHOOKS_PASS_SECONDS = 20
+    #: also admit http:// and https:// to localhost / 127.0.0.1 / [::1] (tests, a developer's receiver);
+    #: every other private, loopback or link-local address is always refused
+    WEBHOOKS_ALLOW_HTTP_LOCAL = False
 
 
 class TestingDefaults:
     TESTING = True
+    #: the limiter runs in every test (memory storage, a fresh one per app) but no test signs in or
+    #: calls the API often enough to meet these; tests/test_ratelimit.py sets small limits
+    RATELIMIT_LOGIN = "100000/minute"
+    RATELIMIT_API = "100000/minute"
+    RATELIMIT_API_ADDRESS = "100000/minute"
+    RATELIMIT_STORAGE_URI = "memory://"
     SECRET_KEY = "test-secret-key-not-for-production"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
@@ -167,3 +219,7 @@ class TestingDefaults:
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
     #: tests dispatch and send explicitly (lms.notifications.dispatch.run_once)
     NOTIFICATIONS_WORKER = "off"
+    #: tests run the retention rules explicitly (lms.privacy.retention.run_retention)
+    RETENTION_IN_WORKER = False
+    #: the tests' webhook receiver listens on http://127.0.0.1 (tests/servers.py)
+    WEBHOOKS_ALLOW_HTTP_LOCAL = True

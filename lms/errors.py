@@ -63,7 +63,11 @@ def is_lock_timeout(e: BaseException) -> bool:
 
 def init_app(app: Flask) -> None:
     def render_error(code: int, description: str | None = None, retry_after: int | None = None):  # type: ignore[no-untyped-def]
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if request.path.startswith("/api/"):  # the JSON API answers with RFC 9457 problems
+            from .api.problems import problem
+
+            return problem(code, headers={"Retry-After": str(retry_after)} if retry_after else None)
+        if request.accept_mimetypes.best == "application/json":
             resp = app.make_response((jsonify(error=code, description=description), code))
         else:
             resp = app.make_response((render_template(f"errors/{code}.html", description=description,

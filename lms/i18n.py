@@ -24,6 +24,8 @@ def select_locale() -> str:
     langs = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and background jobs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):  # the JSON API: Accept-Language only (no cookies, no session)
+        return request.accept_languages.best_match(langs) or current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = request.cookies.get(LANG_COOKIE)
     if lang in langs:
         return lang

@@ -446,6 +446,10 @@ RULES: dict[str, Callable[..., bool]] = {
     "privacy.request.handle": lambda u, obj: _privacy().can_handle_request(u, obj),
     "privacy.admin": lambda u, obj=None: is_admin(u),
     # end personal data
+    # the JSON API (lms/api): who may make personal access tokens (the scopes per role: lms/api/tokens.py)
+    "api.tokens": lambda u, obj=None: _is(u, Role.TRAINEE, Role.MENTOR, Role.COORDINATOR, Role.ADMIN),
+    # webhooks (lms/webhooks): endpoints, their secrets and deliveries
+    "webhooks.manage": lambda u, obj=None: is_admin(u),
 }
 
 
@@ -480,6 +484,23 @@ def outlet_scope(user: Actor, outlet_id: Any = None, region_id: Any = None) -> s
     if _is(user, Role.TRAINEE):
         return outlet_id.in_(sa.select(Outlet.id).where(Outlet.manager_id == user.id))
     return sa.false()
+
+
+def enrolment_scope(user: Actor) -> sa.ColumnElement[bool]:
+    """``can_view_enrolment`` as SQL: a trainee's own enrolments; staff, the outlets they may see."""
+    from .programme.models import Enrolment
+
+    if _is(user, Role.TRAINEE):
+        return Enrolment.user_id == user.id
+    return outlet_scope(user, Enrolment.outlet_id, Enrolment.region_id)
+
+
+def visit_scope(user: Actor) -> sa.ColumnElement[bool]:
+    """``can_view_visit`` as SQL: the visits of the outlets the user may see; a mentor's own too."""
+    from .visits.models import Visit
+
+    seen = outlet_scope(user, Visit.outlet_id, Visit.region_id)
+    return sa.or_(seen, Visit.mentor_id == user.id) if _is(user, Role.MENTOR) else seen
 
 
 def user_scope(user: Actor) -> sa.ColumnElement[bool]:

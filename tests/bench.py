@@ -10,6 +10,7 @@ import importlib
 import sys
 
 BENCHMARKS = {
+    "api": "tests.bench_api:main",
     "certificates": "tests.bench_certificates:main",
     "dashboard": "tests.bench_dashboard:main",
     "import": "tests.bench_import:main",

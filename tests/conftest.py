@@ -18,9 +18,15 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from lms import create_app
 from lms.extensions import db as _db
+
+# CI runs two workers and PostgreSQL on two cores: a time limit per example would fail on the
+# machine's load, not on the code (the properties themselves are unchanged)
+settings.register_profile("lms", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lms")
 
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 #: reference tables the migrations fill; kept between tests
@@ -104,6 +110,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE")
             conn.exec_driver_sql("CREATE SCHEMA public")
+            # a throwaway database need not wait for the disk at every commit (new connections only)
+            conn.exec_driver_sql(f'ALTER DATABASE "{sa.engine.make_url(url).database}" SET synchronous_commit TO off')
         engine.dispose()
         _migrate(url, base)
         return {"kind": "postgresql", "url": url, "dir": base}
@@ -318,6 +326,16 @@ def whatsapp_server():  # type: ignore[no-untyped-def]
     from tests.servers import WhatsAppServer
 
     server = WhatsAppServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_receiver():  # type: ignore[no-untyped-def]
+    """A local HTTP server that records webhook requests (tests/servers.py)."""
+    from tests.servers import WebhookReceiver
+
+    server = WebhookReceiver().start()
     yield server
     server.stop()
 

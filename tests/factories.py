@@ -42,10 +42,16 @@ class BaseFactory:
         return outlet
 
     def user(self, role: str | Role = "trainee", *, region: str | None = "3171", outlet: Outlet | None = None,
-             password: str | None = None, enrol_2fa: bool = True, **kw: Any) -> User:
+             password: str | None = None, enrol_2fa: bool = True, accepted_notice: bool = True, **kw: Any) -> User:
         """A user; coordinators and admins come with a confirmed authenticator (the secret:
-        ``totp_secret_for(email)``) unless ``enrol_2fa=False``."""
+        ``totp_secret_for(email)``) unless ``enrol_2fa=False``. The user has accepted the privacy
+        notice in force (``users.notice_version``) unless ``accepted_notice=False``: then the sign-in
+        gate sends them to the consent page first (tests/test_privacy_consent.py)."""
+        from flask import current_app
+
         from tests.conftest import TEST_PASSWORD
+
+        kw.setdefault("notice_version", current_app.config["PRIVACY_NOTICE_VERSION"] if accepted_notice else None)
 
         role = Role(role)
         n = next(_seq)
@@ -253,6 +259,7 @@ class WorldMixin:
         from lms.people import services as people_services
         from lms.permissions import SYSTEM
         from lms.programme import services as programme_services
+        from lms.db import utcnow as utcnow_
 
         owner = self.user("trainee", region="3171", phone="+6281234567101", full_name="Pemilik Uji")  # type: ignore[attr-defined]
         other = self.user("trainee", region="3171", phone="+6281234567102", full_name="Tetangga Uji")  # type: ignore[attr-defined]
@@ -309,7 +316,46 @@ class WorldMixin:
                                 address=owner.email, subject="Sertifikat terbit", body_text="…",
                                 status=DeliveryStatus.FAILED, last_error="SMTP 550")
             self.db.session.add_all([notification, delivery])
-        return World(owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
+        # a recorded (not yet sent) personal data breach affecting the owner (the admins' breach pages)
+        from lms.privacy.models import BreachNotice
+
+        with transaction():
+            breach = BreachNotice(discovered_at=utcnow_(), window_start=utcnow_() - timedelta(days=1),
+                                  window_end=utcnow_(), categories=["identity"], description="Uji", measures="Uji",
+                                  affected=1, letter="Surat uji", details={"user_ids": [owner.id]})
+            self.db.session.add(breach)
+        # the owner's pending correction request ("other": accepting it needs a note) (helper C)
+        from lms.privacy.models import DataRequest, RequestKind
+
+        with transaction():
+            data_request = DataRequest(user_id=owner.id, kind=RequestKind.CORRECTION, field="other",
+                                       message="Kelurahan e-Warong saya salah", created_at=utcnow_(),
+                                       due_at=utcnow_() + timedelta(hours=72))
+            self.db.session.add(data_request)
+        # the owner's ready copy of their data ("Data saya", helper B), built at once; copies asked for in
+        # the grid are built inside the request too (no background thread outliving the test)
+        from flask import current_app
+
+        from lms.outbox import muted
+        from lms.privacy import export as privacy_export
+
+        current_app.config["DATA_EXPORT_WORKER"] = "inline"
+        with transaction():
+            data_export = DataRequest(user_id=owner.id, kind=RequestKind.EXPORT, created_at=utcnow_())
+            self.db.session.add(data_export)
+        with muted():
+            assert privacy_export.build_export(data_export.id)
+        # the admin's webhook endpoint with one failed delivery (the admins' webhook pages) (helper F)
+        from lms.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
+
+        with transaction():
+            webhook = WebhookEndpoint(owner_id=users["admin"].id, url="https://hooks.example.org/7pas",
+                                      events=["certificate.issued"], secret="whsec_" + "A" * 44)
+            webhook_delivery = WebhookDelivery(uid="msg_grid", endpoint=webhook, event="webhook.ping",
+                                               payload={"id": "msg_grid", "type": "webhook.ping"}, attempts=6,
+                                               status=WebhookStatus.FAILED, last_status_code=500, last_error="HTTP 500")
+            self.db.session.add_all([webhook, webhook_delivery])
+        return World(webhook=webhook, webhook_delivery=webhook_delivery, data_export=data_export, data_request=data_request, breach=breach, owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
                      cohort=cohort, cohort_multi=cohort_multi, enrolment=enrolment, evidence=evidence,
                      pending=pending, setup_token=token, visit=visit, action_item=visit.action_items[0],
                      photo=visit.photos[0], session=session, certificate=certificate, job=job,
@@ -462,6 +508,46 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "feedback.session_report": f"/sessions/{w.session.id}/feedback/report",
         "feedback.overview": "/dashboard/feedback",
         "feedback.export_responses": "/dashboard/feedback/export?format=ods",
+        # personal data: the notice, the consent page and the person's privacy page (helper A)
+        "privacy.notice": "/privasi",
+        "privacy.consent": "/privasi/persetujuan",
+        "privacy.my_consents": "/privasi/saya",
+        "privacy.withdraw": "/privasi/saya/tarik/programme",
+        "privacy.whatsapp": "/privasi/saya/whatsapp",
+        # personal data: retention and breaches (helper D)
+        "privacy.retention": "/admin/privasi/masa-simpan",
+        "privacy.retention_run": "/admin/privasi/masa-simpan/jalankan",
+        "privacy.breach_list": "/admin/privasi/kebocoran",
+        "privacy.breach_new": "/admin/privasi/kebocoran/baru",
+        "privacy.breach_detail": f"/admin/privasi/kebocoran/{w.breach.id}",
+        "privacy.breach_send": f"/admin/privasi/kebocoran/{w.breach.id}/kirim",
+        # personal data: correction and erasure requests (helper C); the owner's pending correction
+        "privacy.request_new": "/privasi/permintaan/baru",
+        "privacy.my_requests": "/privasi/permintaan",
+        "privacy.request_list": "/privasi/tinjau",
+        "privacy.request_detail": f"/privasi/permintaan/{w.data_request.id}",
+        "privacy.request_withdraw": f"/privasi/permintaan/{w.data_request.id}/tarik",
+        "privacy.request_accept": f"/privasi/permintaan/{w.data_request.id}/terima",
+        "privacy.request_decline": f"/privasi/permintaan/{w.data_request.id}/tolak",
+        # the JSON API's token page (helper E; the API's operations are tested in tests/test_api*.py)
+        "api_tokens.index": "/akun/token-api",
+        "api_tokens.revoke": "/akun/token-api/999999/cabut",
+        # webhooks (helper F): the admin's endpoint and its failed delivery
+        "webhooks.index": "/admin/webhooks",
+        "webhooks.create": "/admin/webhooks/new",
+        "webhooks.detail": f"/admin/webhooks/{w.webhook.id}",
+        "webhooks.edit": f"/admin/webhooks/{w.webhook.id}/edit",
+        "webhooks.set_active": f"/admin/webhooks/{w.webhook.id}/active",
+        "webhooks.rotate": f"/admin/webhooks/{w.webhook.id}/rotate",
+        "webhooks.delete": f"/admin/webhooks/{w.webhook.id}/delete",
+        "webhooks.ping": f"/admin/webhooks/{w.webhook.id}/ping",
+        "webhooks.retry": f"/admin/webhooks/deliveries/{w.webhook_delivery.id}/retry",
+        # personal data: "Data saya" (the owner's ready copy) and who looked at whom (helper B)
+        "privacy.my_data": "/privasi/data-saya",
+        "privacy.my_data_request": "/privasi/data-saya/salinan",
+        "privacy.my_data_status": f"/privasi/data-saya/salinan/{w.data_export.id}/status.json",
+        "privacy.my_data_download": f"/privasi/data-saya/salinan/{w.data_export.id}/unduh",
+        "privacy.access_log": f"/admin/privasi/akses?user={w.owner.id}",
     }
 
 
@@ -638,12 +724,15 @@ class SessionsMixin:
 
     def enrolled_trainees(self, n: int, cohort: Any, region: str = "3171") -> list[User]:
         """``n`` trainees with complete profiles, outlets in ``region`` and active enrolments in ``cohort``, in one go."""
+        from flask import current_app
+
         from tests.conftest import TEST_PASSWORD
 
         from lms.programme.models import Enrolment, EnrolmentStatus
 
         kec = self.kecamatan(region)  # type: ignore[attr-defined]
         pw = hash_password(TEST_PASSWORD)
+        notice_version = current_app.config["PRIVACY_NOTICE_VERSION"]  # accepted, as factory.user makes them
         users: list[User] = []
         with transaction():
             for _i in range(n):
@@ -652,7 +741,8 @@ class SessionsMixin:
                                 address="Jl. Uji No. 1", kelurahan="Kelurahan Uji", kecamatan_id=kec.id,
                                 region_id=kec.region_id, phone="+6281234567890", active=True)
                 user = User(email=f"peserta{k}@uji.example", full_name=f"Peserta Uji {k:05d}", role=Role.TRAINEE,
-                            region_id=kec.region_id, password_hash=pw, phone="+6281234567001")
+                            region_id=kec.region_id, password_hash=pw, phone="+6281234567001",
+                            notice_version=notice_version)
                 self.db.session.add_all([outlet, user])
                 self.db.session.flush()
                 outlet.manager_id = user.id

@@ -7,6 +7,9 @@
   message bodies, the success answer (``messaging_product``, ``contacts``, ``messages[].id``)
   and error answers (``error.code`` 131026 for an undeliverable number, 130429 when the rate
   limit is hit, 190 for a bad token), so no test needs the network.
+* :class:`WebhookReceiver`: an HTTP server that records every webhook request (path, headers,
+  exact body bytes) and answers the status codes it is told to, in order (then 200), optionally
+  after a delay (to test timeouts).
 """
 from __future__ import annotations
 
@@ -140,3 +143,65 @@ class WhatsAppServer:
     def config(self) -> dict[str, Any]:
         return {"WHATSAPP_API_URL": f"http://127.0.0.1:{self.port}/{self.version}",
                 "WHATSAPP_TOKEN": self.token, "WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id}
+
+
+@dataclass
+class ReceivedWebhook:
+    path: str
+    #: header names in lower case
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    received: list[ReceivedWebhook] = field(default_factory=list)
+    #: the status codes of the next answers, in order; 200 once they are used up
+    answers: list[int] = field(default_factory=list)
+    #: seconds to wait before answering (longer than LMS_WEBHOOKS_TIMEOUT: no answer in time)
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        import time
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                server.received.append(ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                                       body))
+                if server.delay:
+                    time.sleep(server.delay)
+                status = server.answers.pop(0) if server.answers else 200
+                data = b'{"ok": true}' if status < 300 else b'{"error": "receiver said no"}'
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the sender gave up waiting and closed the connection
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "/hooks/7pas") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> "WebhookReceiver":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

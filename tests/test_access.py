@@ -194,6 +194,69 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("feedback.session_report", "GET", {}, (L, 404, 403, 403, 200, 404, 200, 200)),
     ("feedback.overview", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("feedback.export_responses", "GET", {}, (L, 403, 403, 403, 400, 400, 400, 400)),
+    # personal data: the notice is public; everyone in the grid has accepted it, so the consent page
+    # sends them on; withdrawing first shows the confirm page; WhatsApp again needs its explicit field
+    # (without it: back to the privacy page with a message, nothing changed)
+    ("privacy.notice", "GET", {}, ALL(200)),
+    ("privacy.consent", "GET", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
+    ("privacy.consent", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
+    ("privacy.my_consents", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("privacy.withdraw", "GET", {}, ALL(405)),
+    ("privacy.withdraw", "POST", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("privacy.whatsapp", "GET", {}, ALL(405)),
+    ("privacy.whatsapp", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),  # back, with a message
+    # personal data: retention and breaches, admins only; the actions' first POST is their confirm page;
+    # ``breach`` is a recorded breach not yet sent
+    ("privacy.retention", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("privacy.retention_run", "GET", {}, ALL(405)),
+    ("privacy.retention_run", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("privacy.breach_list", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("privacy.breach_new", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("privacy.breach_new", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 422)),
+    ("privacy.breach_detail", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("privacy.breach_send", "GET", {}, ALL(405)),
+    ("privacy.breach_send", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    # personal data: correction and erasure requests (helper C). ``data_request`` is the owner's pending
+    # correction ("other"): the 3171 and all-DKI coordinators and admins handle it (accepting "other" needs
+    # a note, declining a reason: empty forms are 422); the owner sees it but may not handle their own
+    ("privacy.request_new", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("privacy.request_new", "POST", {}, (L, 422, 422, 422, 422, 422, 422, 422)),
+    ("privacy.my_requests", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("privacy.request_list", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
+    ("privacy.request_detail", "GET", {}, (L, 404, 200, 404, 200, 404, 200, 200)),
+    ("privacy.request_withdraw", "GET", {}, ALL(405)),
+    ("privacy.request_accept", "GET", {}, ALL(405)),
+    ("privacy.request_accept", "POST", {}, (L, 404, 403, 404, 422, 404, 422, 422)),
+    ("privacy.request_decline", "GET", {}, ALL(405)),
+    ("privacy.request_decline", "POST", {}, (L, 404, 403, 404, 422, 404, 422, 422)),
+    # webhooks (helper F), admins only: ``webhook`` is the admin's endpoint with a failed delivery; an empty
+    # form is 422; rotating the secret and deleting show their confirm page first
+    ("webhooks.index", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.create", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.create", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 422)),
+    ("webhooks.detail", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.edit", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.edit", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 422)),
+    ("webhooks.set_active", "GET", {}, ALL(405)),
+    ("webhooks.rotate", "GET", {}, ALL(405)),
+    ("webhooks.rotate", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.delete", "GET", {}, ALL(405)),
+    ("webhooks.delete", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("webhooks.ping", "GET", {}, ALL(405)),
+    ("webhooks.retry", "GET", {}, ALL(405)),
+    # personal data: "Data saya" (helper B). ``data_export`` is the owner's ready copy: theirs alone (admins
+    # too get 404); asking for a copy is an action row; who looked at whom is for admins
+    ("privacy.my_data", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("privacy.my_data_request", "GET", {}, ALL(405)),
+    ("privacy.my_data_status", "GET", {}, (L, 404, 200, 404, 404, 404, 404, 404)),
+    ("privacy.my_data_download", "GET", {}, (L, 404, 200, 404, 404, 404, 404, 404)),
+    ("privacy.access_log", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    # the JSON API's tokens page (lms/api/token_views.py, helper E): everyone signed in has their own; an
+    # empty form is 422; revoking a token that is not one's own (here: none) is 404
+    ("api_tokens.index", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
+    ("api_tokens.index", "POST", {}, (L, 422, 422, 422, 422, 422, 422, 422)),
+    ("api_tokens.revoke", "GET", {}, ALL(405)),
+    ("api_tokens.revoke", "POST", {}, (L, 404, 404, 404, 404, 404, 404, 404)),
 ]
 
 #: POST rows that act; run after the safe rows, in this order (logout last)
@@ -223,6 +286,18 @@ ACTION_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("security.user_reset_two_factor", "POST", {"confirmed": "1"}, (L, 404, 404, 404, 403, 404, 403, 302)),
     ("security.device_sign_out", "POST", {}, (L, 404, 404, 404, 404, 404, 404, 404)),
     ("security.devices_sign_out_others", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
+    ("privacy.whatsapp", "POST", {"opt_in": "1"}, (L, 302, 302, 302, 302, 302, 302, 302)),
+    ("privacy.retention_run", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("privacy.breach_send", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("privacy.request_accept", "POST", {"response": "Kelurahan sudah diperbaiki."},
+     (L, 404, 403, 404, 302, 404, 302, 302)),
+    ("privacy.request_withdraw", "POST", {}, (L, 404, 302, 404, 403, 404, 403, 403)),
+    ("privacy.my_data_request", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
+    ("webhooks.ping", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("webhooks.retry", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("webhooks.set_active", "POST", {"active": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("webhooks.rotate", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
+    ("webhooks.delete", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),  # it deletes: late
     ("people.logout", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
 ]
 
@@ -273,9 +348,10 @@ def test_access_grid(client, factory, login_as, role):
 
 
 def _app_endpoints(app) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    """The HTML routes (the JSON API's operations, ``api.*``, have their own access tests: tests/test_api*.py)."""
     out: dict[str, set[str]] = {}
     for r in app.url_map.iter_rules():
-        if r.endpoint != "static":
+        if r.endpoint != "static" and not r.endpoint.startswith("api."):
             out.setdefault(r.endpoint, set()).update((r.methods or set()) - {"HEAD", "OPTIONS"})
     return out
 

@@ -186,27 +186,7 @@ def test_verify_page_for_an_unknown_code_is_a_clear_404(client, factory, code):
     assert "Sertifikat tidak ditemukan" in resp.get_data(as_text=True)
 
 
-def test_verify_is_rate_limited_per_address(app, client, factory):
-    app.config["CERTIFICATE_VERIFY_PER_MINUTE"] = 3
-    app.extensions.pop("lms.verify_bucket", None)
-    cert = factory.certificate()
-    codes = [client.get(f"/verify/{cert.verification_code}").status_code for _ in range(3)]
-    assert codes == [200, 200, 200]
-    resp = client.get(f"/verify/{cert.verification_code}")
-    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
-    assert "Terlalu banyak" in resp.get_data(as_text=True)
-    other = app.test_client()
-    assert other.get(f"/verify/{cert.verification_code}", environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 200
-
-
-def test_token_bucket_refills_over_time():
-    from lms.certification.views import TokenBucket
-
-    b = TokenBucket(30)
-    assert all(b.take("a", now=100.0) == 0 for _ in range(30))
-    assert b.take("a", now=100.0) > 0
-    assert b.take("a", now=102.1) == 0  # one token back after two seconds
-    assert b.take("b", now=100.0) == 0
+# the verify page's rate limit (per address, shared by all workers): tests/test_ratelimit.py
 
 
 # --- numbers and codes -------------------------------------------------------------------------------------

@@ -170,4 +170,7 @@ def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
             assert r.headers["Location"] == "/login/code"
             r = fresh.form_post("/login/code", {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now()})
             assert r.status_code == 302
+        # the demo accounts have not accepted the privacy notice: their first page asks for it
+        assert fresh.get("/home").headers["Location"].startswith("/privasi/persetujuan")
+        assert fresh.form_post("/privasi/persetujuan", {"agree": "y", "accept": "1"}).status_code == 302
         assert fresh.get("/home").status_code == 200

@@ -440,6 +440,9 @@ def test_demo_staff_are_enrolled_with_the_documented_key_and_make_run_shows_code
     r = client.form_post("/login", {"email": "koordinator.pusat@demo.okoce.id", "password": DEMO_PASSWORD})
     assert r.headers["Location"] == "/login/code"
     assert client.form_post("/login/code", {"code": pyotp.TOTP(DEMO_TOTP_SECRET).now()}).status_code == 302
+    # the demo accounts have not accepted the privacy notice: their first page asks for it
+    assert client.get("/home").headers["Location"].startswith("/privasi/persetujuan")
+    assert client.form_post("/privasi/persetujuan", {"agree": "y", "accept": "1"}).status_code == 302
     assert client.get("/home").status_code == 200
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert " ".join(DEMO_TOTP_SECRET[i:i + 4] for i in range(0, 32, 4)) in readme

@@ -110,6 +110,33 @@ ACTION_LABELS: dict[str, Any] = {
     "notification.retry": _l("Pengiriman pesan diulang"),
     "whatsapp.opt_in": _l("Setuju menerima WhatsApp"),
     "whatsapp.opt_out": _l("Berhenti menerima WhatsApp"),
+    # personal data: notice and consent (lms/privacy/consent.py)
+    "privacy.notice_accepted": _l("Pemberitahuan privasi disetujui"),
+    "privacy.notice_declined": _l("Pemberitahuan privasi tidak disetujui"),
+    "privacy.consent_withdrawn": _l("Persetujuan pemrosesan data ditarik"),
+    # personal data: "Data saya" (lms/privacy/export.py)
+    "privacy.export_requested": _l("Salinan data pribadi diminta"),
+    "privacy.export_downloaded": _l("Salinan data pribadi diunduh"),
+    # personal data: correction and erasure requests (lms/privacy/requests.py, erasure.py)
+    "privacy.request_created": _l("Permintaan data pribadi diajukan"),
+    "privacy.request_accepted": _l("Permintaan koreksi data diterima dan diterapkan"),
+    "privacy.request_declined": _l("Permintaan koreksi data ditolak"),
+    "privacy.request_withdrawn": _l("Permintaan data pribadi ditarik kembali"),
+    "privacy.erasure_done": _l("Data pribadi dihapus atas permintaan pemiliknya"),
+    "privacy.erasure_refused": _l("Permintaan penghapusan data ditolak"),
+    # personal data: retention and breaches (lms/privacy/retention.py, breach.py)
+    "privacy.retention_run": _l("Aturan masa simpan data dijalankan"),
+    "privacy.breach_recorded": _l("Kebocoran data pribadi dicatat"),
+    "privacy.breach_notified": _l("Pemberitahuan kebocoran data dikirim"),
+    # the JSON API's personal access tokens (lms/api/tokens.py)
+    "api_token.created": _l("Token API dibuat"),
+    "api_token.revoked": _l("Token API dicabut"),
+    # webhooks (lms/webhooks/services.py)
+    "webhook.created": _l("Endpoint webhook dibuat"),
+    "webhook.updated": _l("Endpoint webhook diubah"),
+    "webhook.secret_rotated": _l("Rahasia endpoint webhook diganti"),
+    "webhook.deleted": _l("Endpoint webhook dihapus"),
+    "webhook.retried": _l("Kiriman webhook diulang"),
     "demo.seeded": _l("Data demo dibuat"),
     "demo.sessions_seeded": _l("Jadwal Bimtek demo dibuat"),
 }
@@ -135,7 +162,10 @@ def target_label(target_type: str | None) -> str:
              "registration": _("Pendaftaran Bimtek"), "certificate": _("Sertifikat"),
              "certificate_job": _("Penerbitan massal"), "calendar_feed": _("Tautan kalender"),
              "action_item": _("Tindak lanjut"), "import": _("Impor spreadsheet"), "region": _("Wilayah"),
-             "broadcast": _("Pengumuman"), "delivery": _("Pesan"), "deliverie": _("Pesan")}
+             "broadcast": _("Pengumuman"), "delivery": _("Pesan"), "deliverie": _("Pesan"),
+             "data_request": _("Permintaan data pribadi"),
+             "breach_notice": _("Kebocoran data pribadi"), "api_token": _("Token API"),
+             "webhook_endpoint": _("Endpoint webhook")}
     return names.get(target_type or "", target_type or "")
 
 

@@ -54,6 +54,10 @@ DETAIL_LABELS: dict[str, Any] = {
     # places and programme
     "code": _l("Kode"),
     "name": _l("Nama"),
+    # personal access tokens of the API
+    "scopes": _l("Cakupan token"),
+    "expires_at": _l("Berlaku sampai"),
+    "prefix": _l("Awal token"),
     "changes": _l("Perubahan"),
     "outlet_id": _l("e-Warong"),
     "old_kecamatan_id": _l("Kecamatan lama"),
@@ -127,6 +131,22 @@ DETAIL_LABELS: dict[str, Any] = {
     "recipients": _l("Jumlah penerima"),
     "channel": _l("Saluran"),
     "previous_error": _l("Galat sebelumnya"),
+    # personal data: correction and erasure requests
+    "field": _l("Data yang dikoreksi"),
+    "request_id": _l("Permintaan data pribadi"),
+    "_redacted": _l("Data pribadi disamarkan pada"),
+    # personal data: retention and breaches
+    "inactive": _l("Akun untuk ditinjau (lama tidak masuk)"),
+    "categories": _l("Kategori data"),
+    "affected": _l("Orang terdampak"),
+    # personal data: notice and consent
+    "notice_version": _l("Versi pemberitahuan privasi"),
+    # webhooks
+    "url": _l("Alamat"),
+    "events": _l("Peristiwa"),
+    "deliveries": _l("Riwayat kiriman yang ikut dihapus"),
+    "delivery": _l("Id kiriman webhook"),
+    "whatsapp": _l("Setuju menerima WhatsApp"),
 }
 
 #: detail keys holding the id of an object: key → kind (see NAMES)
@@ -169,11 +189,17 @@ VALUE_LABELS: dict[str, dict[str, Any]] = {
     "role": _ROLES, "old_role": _ROLES, "new_role": _ROLES,
     "evidence_type": _EVIDENCE,
     "status": _STATUS, "was": _STATUS,
-    "kind": {"bimtek": _l("Bimtek"), "completion": _l("Kelulusan 7 PAS")},
+    "kind": {"bimtek": _l("Bimtek"), "completion": _l("Kelulusan 7 PAS"),
+             "programme": _l("pemrosesan data untuk program 7 PAS"), "whatsapp": _l("pesan WhatsApp"),
+             "correction": _l("koreksi data"), "erasure": _l("penghapusan data")},
+    "field": {"full_name": _l("nama lengkap"), "phone": _l("nomor HP"), "email": _l("e-mail"),
+              "outlet_name": _l("nama e-Warong"), "outlet_address": _l("alamat e-Warong"), "other": _l("lainnya")},
     "certificate_kind": {"bimtek": _l("Bimtek"), "completion": _l("Kelulusan 7 PAS")},
     "dataset": {"audit": _l("log audit"), "progress": _l("kemajuan"), "attendance": _l("kehadiran"),
                 "visits": _l("kunjungan"), "certificates": _l("sertifikat")},
-    "source": {"import": _l("impor spreadsheet")},
+    "source": {"import": _l("impor spreadsheet"), "first_sign_in": _l("saat pertama kali masuk"),
+               "notice_change": _l("setelah pemberitahuan privasi diperbarui"),
+               "renewal": _l("persetujuan ulang setelah ditarik"), "profile": _l("di halaman akun")},
 }
 #: field names inside a "changes" (or old/new) detail
 FIELD_LABELS: dict[str, Any] = {
@@ -185,6 +211,11 @@ FIELD_LABELS: dict[str, Any] = {
     "number": _l("Nomor"), "issued_on": _l("Tanggal terbit"), "amount": _l("Jumlah"), "lender": _l("Pemberi modal"),
     "status": _l("Status"), "month": _l("Bulan"), "turnover": _l("Omzet"), "expenses": _l("Pengeluaran"),
     "url": _l("Tautan"), "licence_type": _l("Jenis izin"),
+    "events": _l("Peristiwa"),  # a webhook endpoint's
+    # an erasure's counts (lms/privacy/erasure.py)
+    "sign_in": _l("Data masuk dan kontak dihapus"), "notifications": _l("Notifikasi dihapus"),
+    "messages": _l("Pesan dikosongkan"), "texts": _l("Teks yang ditulisnya"), "certificates": _l("Sertifikat tanpa nama"),
+    "files": _l("Berkas dihapus"), "redacted": _l("Baris lain disamarkan"), "audit": _l("Entri audit disamarkan"),
 }
 
 #: pages objects link to: kind → (endpoint, URL argument); registrations and action items link

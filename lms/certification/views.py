@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import threading
-import time
 from typing import Any
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
@@ -60,51 +58,10 @@ def _kinds(subject: str) -> list[tuple[str, str]]:
 
 # --- the public verify page ------------------------------------------------------------------
 
-class TokenBucket:
-    """Requests per minute per address, in memory (per process)."""
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, per_minute: int):
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0 when allowed, else the seconds until a request will be."""
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            tokens, at = self.buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - at) * self.rate)
-            if tokens >= 1:
-                self.buckets[key] = (tokens - 1, now)
-                wait = 0.0
-            else:
-                self.buckets[key] = (tokens, now)
-                wait = (1 - tokens) / self.rate
-            if len(self.buckets) > self.MAX_KEYS:  # forget the fullest (least recently active) buckets
-                for k, _v in sorted(self.buckets.items(), key=lambda kv: kv[1][1])[: self.MAX_KEYS // 10]:
-                    del self.buckets[k]
-            return wait
-
-
-def _verify_limiter() -> TokenBucket:
-    ext = current_app.extensions
-    bucket = ext.get("lms.verify_bucket")
-    if bucket is None:
-        bucket = ext["lms.verify_bucket"] = TokenBucket(int(current_app.config["CERTIFICATE_VERIFY_PER_MINUTE"]))
-    return bucket  # type: ignore[no-any-return]
-
-
 @bp.route("/verify/<code>")
 @rule(PUBLIC)
 def verify(code: str):
-    wait = _verify_limiter().take(client_ip())
-    if wait:
-        resp = current_app.make_response((render_template("certification/verify_throttled.html"), 429))
-        resp.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        return resp
+    # limited per address across all workers by lms/ratelimit.py (RATELIMIT_VERIFY, 429 verify_throttled.html)
     cert = services.find_by_code(code)
     if cert is None:
         resp = current_app.make_response((render_template("certification/verify_not_found.html"), 404))
@@ -160,6 +117,9 @@ def download(cert_id: str):
         data = services.ensure_pdf(cert)
     except FileNotFoundError:
         abort(404)
+    from ..privacy import access  # who looked at whom: someone else downloaded the holder's certificate
+
+    access.record(_actor(), cert.holder_id, access.FILE, f"certificate:{cert.id}")
     resp = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
                      download_name=file_name("sertifikat", cert.serial, ext="pdf"),
                      max_age=0, etag=cert.pdf_sha256 or True)
@@ -400,6 +360,9 @@ def job_zip(job_id: str):
         tmp = services.job_zip(_actor(), job)
     except (NotFound, FileNotFoundError):
         abort(404)
+    from ..privacy import access  # who looked at whom: every holder whose PDF is in the ZIP
+
+    access.record_certificate_job(_actor(), job.id)
     resp = send_file(tmp, mimetype="application/zip", as_attachment=True,
                      download_name=file_name("daftar-sertifikat", "kelulusan" if job.kind == "completion" else job.kind, job.id,
                                              ext="zip"), max_age=0)

@@ -356,7 +356,21 @@ def next_due() -> datetime | None:
     at = db.session.scalar(sa.select(sa.func.min(Delivery.next_attempt_at))
                            .where(Delivery.status == DeliveryStatus.PENDING))
     db.session.rollback()
+    for _run, other_due in _senders.values():  # the other areas' waiting work (webhook retries)
+        other = other_due()
+        if other is not None and (at is None or other < at):
+            at = other
     return at
+
+
+#: other areas that send from this worker's pass, by name: ``run(now) -> processed`` and
+#: ``next_due() -> datetime | None``. An area above notifications registers itself (webhooks:
+#: lms/webhooks/__init__.py), so this area never imports it.
+_senders: dict[str, tuple[Callable[[datetime], int], Callable[[], datetime | None]]] = {}
+
+
+def add_sender(name: str, run: Callable[[datetime], int], due: Callable[[], datetime | None]) -> None:
+    _senders[name] = (run, due)
 
 
 def run_once(now: datetime | None = None) -> dict[str, int]:
@@ -379,4 +393,7 @@ def run_once(now: datetime | None = None) -> dict[str, int]:
             sent += 1
         if len(ids) < 100:
             break
-    return {"recovered": recovered, "dispatched": dispatched, "processed": sent}
+    result = {"recovered": recovered, "dispatched": dispatched, "processed": sent}
+    for name, (run, _due) in _senders.items():
+        result[name] = run(now)
+    return result

@@ -15,6 +15,7 @@ from ..errors import Invalid, NotAllowed, Throttled
 from ..extensions import db
 from ..people.models import Role, User
 from ..permissions import can
+from ..privacy import consent  # WhatsApp consent: the one place that changes the opt-in
 from . import events
 from .models import Broadcast, Delivery, DeliveryStatus, Notification, NotificationPreference
 
@@ -87,33 +88,20 @@ def save_preferences(actor: Any, user: User, data: PreferenceInput, *, source: s
         if pref is None:
             pref = NotificationPreference(user_id=user.id)
             db.session.add(pref)
-        before = bool(pref.whatsapp_opt_in)
         pref.email_enabled = data.email_enabled
         pref.quiet_start, pref.quiet_end = data.quiet_start, data.quiet_end
-        if data.whatsapp_opt_in and not before:
-            pref.whatsapp_opt_in = True
-            pref.whatsapp_opt_in_at = utcnow()
-            pref.whatsapp_opt_in_source = source
-            pref.whatsapp_opt_out_at = None
-            audit.record("whatsapp.opt_in", actor=actor, target=user, source=source)
-        elif not data.whatsapp_opt_in and before:
-            pref.whatsapp_opt_in = False
-            pref.whatsapp_opt_out_at = utcnow()
-            audit.record("whatsapp.opt_out", actor=actor, target=user, source=source)
+        # the consent itself: one way for every page, so the privacy page and this one agree (a
+        # Consent row and the audit entry when it changes)
+        consent.apply_whatsapp(actor, user, bool(data.whatsapp_opt_in), source, pref=pref)
         if data.locale:
             user.locale = data.locale
     return pref
 
 
 def record_whatsapp_opt_in(user: User, *, source: str, at: datetime | None = None) -> None:
-    """Record consent given elsewhere (the seed's demo accounts; an import with a consent column)."""
-    pref = db.session.get(NotificationPreference, user.id)
-    if pref is None:
-        pref = NotificationPreference(user_id=user.id)
-        db.session.add(pref)
-    pref.whatsapp_opt_in = True
-    pref.whatsapp_opt_in_at = at or utcnow()
-    pref.whatsapp_opt_in_source = source
+    """Record consent given elsewhere (the seed's demo accounts; an import with a consent column),
+    with its Consent row (lms/privacy/consent.py)."""
+    consent.record_given_whatsapp(user, source=source, at=at)
 
 
 # --- the admin's outbox -------------------------------------------------------------------------

@@ -423,3 +423,105 @@ def _review_summary(event: OutboxEvent) -> list[Audience]:
                 n=p.get("pending", 0), days=p.get("oldest_days", 0)),
         url=url_for("programme.review_queue")))]
 
+
+
+# --- personal data: a breach notice (lms/privacy/breach.py) -------------------------------------
+
+@subscriber("privacy.breach_notice")
+def _breach_notice(event: OutboxEvent) -> list[Audience]:
+    """The letter of UU PDP Pasal 46 to each affected person: in the app, by e-mail and (with their
+    opt-in) on WhatsApp; urgent (the law gives 3×24 hours), so quiet hours do not hold it back."""
+    from ..privacy.models import BreachNotice
+
+    notice = db.session.get(BreachNotice, event.payload.get("breach_id"))
+    if notice is None:
+        return []
+    return [Audience(users=_users(event.payload.get("user_ids") or []), urgent=True, compose=lambda u: Content(
+        title=_("Pemberitahuan kegagalan pelindungan data pribadi"), body=notice.letter,
+        url=url_for("notifications.index")))]
+
+
+# --- personal data: the copy of one's data is ready (lms/privacy/export.py) ----------------------
+
+@subscriber("privacy.export_ready")
+def _export_ready(event: OutboxEvent) -> list[Audience]:
+    """The person asked for a copy of their data ("Data saya"): it may be downloaded until it expires.
+    Only they are told (the copy is theirs alone); WhatsApp only with their opt-in."""
+    from ..privacy.models import DataRequest
+
+    req = db.session.get(DataRequest, event.payload.get("request_id"))
+    if req is None or req.user is None or req.expires_at is None:
+        return []
+    return [Audience(users=[req.user], visible=lambda u: u.id == req.user_id, compose=lambda u: Content(
+        title=_("Salinan data Anda siap diunduh"),
+        body=_("Unduh dari halaman Data saya sebelum %(when)s; setelah itu salinannya dihapus.",
+               when=wib_datetime(req.expires_at)),
+        url=url_for("privacy.my_data")))]
+
+
+# --- correction and erasure requests (lms/privacy/requests.py) ---------------------------------
+
+def _data_request(event: OutboxEvent) -> Any:
+    from ..privacy.models import DataRequest
+
+    return db.session.get(DataRequest, event.payload.get("request_id"))
+
+
+@subscriber("privacy.request_created")
+def _data_request_created(event: OutboxEvent) -> list[Audience]:
+    """In-app, to whoever may answer: a correction to the coordinators of the person's region (and the
+    all-DKI ones; admins when there are none), an erasure to the admins."""
+    from ..privacy.models import RequestKind, RequestStatus
+    from ..privacy.rules import subject_region_id
+
+    req = _data_request(event)
+    if req is None or req.status is not RequestStatus.PENDING:
+        return []
+    erasure = req.kind is RequestKind.ERASURE
+    region_id = subject_region_id(req.user)
+    handlers: list[User] = []
+    if not erasure:
+        handlers = list(db.session.scalars(sa.select(User).where(
+            User.role == Role.COORDINATOR, User.active.is_(True),
+            sa.or_(User.region_id.is_(None), User.region_id == region_id)).order_by(User.id)))
+        handlers = [u for u in handlers if can(u, "privacy.request.handle", req)]
+    if not handlers:
+        handlers = list(db.session.scalars(sa.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+                                           .order_by(User.id)))
+    due = wib_datetime(req.due_at) if req.due_at else ""
+
+    def compose(u: User) -> Content:
+        if erasure:
+            title = _("Permintaan penghapusan data dari %(name)s", name=req.user.full_name)
+        else:
+            title = _("Permintaan koreksi data dari %(name)s", name=req.user.full_name)
+        return Content(title=title, body=_("Jawab paling lambat %(due)s.", due=due),
+                       url=url_for("privacy.request_detail", request_id=req.id))
+
+    return [Audience(users=handlers, channels=(APP,), compose=compose,
+                     visible=lambda u: can(u, "privacy.request.handle", req))]
+
+
+@subscriber("privacy.request_answered")
+def _data_request_answered(event: OutboxEvent) -> list[Audience]:
+    """The person learns the answer (in-app and by e-mail); an erased person is not written to."""
+    from ..privacy.models import RequestKind, RequestStatus
+
+    req = _data_request(event)
+    if req is None or req.user.erased_at is not None or req.status not in (RequestStatus.ACCEPTED,
+                                                                           RequestStatus.DECLINED):
+        return []
+    accepted = req.status is RequestStatus.ACCEPTED
+
+    def compose(u: User) -> Content:
+        url = url_for("privacy.request_detail", request_id=req.id)
+        if req.kind is RequestKind.ERASURE:
+            return Content(title=_("Permintaan penghapusan data Anda ditolak"),
+                           body=_("Alasannya: %(reason)s", reason=req.response or ""), url=url)
+        if accepted:
+            return Content(title=_("Koreksi data Anda sudah diterapkan"), body=req.response or "", url=url)
+        return Content(title=_("Permintaan koreksi data Anda ditolak"),
+                       body=_("Alasannya: %(reason)s", reason=req.response or ""), url=url)
+
+    return [Audience(users=[req.user], channels=(APP, "email"), compose=compose,
+                     visible=lambda u: can(u, "privacy.request.view", req))]

@@ -57,6 +57,7 @@ class _ThreadWorker:
         from . import dispatch, reminders
 
         last_reminders: datetime | None = None
+        last_retention: datetime | None = None
         while not self.stopping:
             app = self.app
             assert app is not None
@@ -72,6 +73,10 @@ class _ThreadWorker:
                         reminders.run_all(now)
                         last_reminders = now
                         dispatch.run_once()
+                    if app.config.get("RETENTION_IN_WORKER", True) and (
+                            last_retention is None or now - last_retention > timedelta(hours=1)):
+                        last_retention = now
+                        run_retention_if_due()
                     due = dispatch.next_due()
                     if due is not None:
                         timeout = max(0.5, min(poll, (due - utcnow()).total_seconds()))
@@ -95,6 +100,17 @@ class _ThreadWorker:
 
 
 WORKER = _ThreadWorker()
+
+
+def run_retention_if_due() -> None:
+    """The personal-data retention rules, at most once a day (lms/privacy/retention.py); the worker
+    asks hourly. A failure is logged and never stops the sending."""
+    try:
+        from ..privacy import retention
+
+        retention.run_if_due()
+    except Exception:
+        log.exception("retention run failed")
 
 
 def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]
@@ -140,6 +156,8 @@ def rq_run() -> dict[str, int]:
         with app.app_context():
             result = dispatch.run_once()
     with app.app_context():
+        if app.config.get("RETENTION_IN_WORKER", True):
+            run_retention_if_due()
         due = dispatch.next_due()
         if due is not None:
             at = max(due, datetime.now(timezone.utc) + timedelta(seconds=1))

@@ -54,6 +54,8 @@ EVENTS: dict[str, str] = {
     "account.created": "people", "password.reset": "people", "auth.code_requested": "people",
     "import.finished": "imports",
     "broadcast.sent": "notifications",
+    "privacy.request_created": "privacy", "privacy.request_answered": "privacy",
+    "privacy.breach_notice": "privacy", "privacy.export_ready": "privacy",
     "reminder.session_tomorrow": "notifications", "reminder.session_today": "notifications",
     "reminder.report_due": "notifications", "reminder.mentor_digest": "notifications",
     "reminder.review_summary": "notifications",

@@ -304,7 +304,11 @@ def _detail(user: User, deactivate: DeactivateForm | None = None) -> str:
 @rule(AUTHENTICATED)
 def user_detail(user_id: str):
     user = load(User, user_id, "user.view")
-    return _detail(user)
+    page = _detail(user)
+    from ..privacy import access  # who looked at whom (UU PDP): someone else opened this person's record
+
+    access.record(current_user, user.id, access.RECORD, f"user:{user.id}")
+    return page
 
 
 @bp.route("/users/<user_id>/edit", methods=["GET", "POST"])

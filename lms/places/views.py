@@ -81,9 +81,13 @@ def outlet_detail(outlet_id: str):
         current = next((s for s in cur.stages if s.key == enrolment.current_stage), None)
         progress = {"done": enrolment.completed_count, "total": len(cur.stages),
                     "current": f"{current.number}. {current.name.get(lang)}" if current else None}
-    return render_template("places/outlet_detail.html", outlet=outlet,
+    page = render_template("places/outlet_detail.html", outlet=outlet,
                            manager_terms=services.manager_history(outlet), enrolment=enrolment, progress=progress,
                            assignment=current_assignment(outlet.id), evidence=programme.outlet_evidence(outlet.id))
+    from ..privacy import access  # who looked at whom: the page shows its manager's data
+
+    access.record_outlet_page(current_user, outlet)
+    return page
 
 
 def _lang() -> str:

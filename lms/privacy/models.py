@@ -38,7 +38,7 @@ class Consent(Base):
     #: the privacy notice's version the decision was made against (PRIVACY_NOTICE_VERSION)
     notice_version: Mapped[str] = mapped_column(sa.String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: where: "first_sign_in", "profile", "notice_change", "import", "admin", "seed"
+    #: where: "first_sign_in", "notice_change", "renewal" (after a withdrawal), "profile", "import", "admin", "seed"
     source: Mapped[str] = mapped_column(sa.String(40))
 
     user: Mapped[User] = relationship()

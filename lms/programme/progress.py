@@ -158,13 +158,16 @@ def _chunks(seq: Sequence[int]) -> Iterable[Sequence[int]]:
 
 def profile_missing(user, outlet) -> list[str]:  # type: ignore[no-untyped-def]
     missing = []
-    if not user.phone:
+    # a person erased at their request (lms/privacy/erasure.py) has no number any more, nor has the outlet
+    # when it was theirs: their progress stays as it was, not undone by the erasure
+    erased = getattr(user, "erased_at", None) is not None
+    if not user.phone and not erased:
         missing.append("user.phone")
     if not (outlet.address or "").strip():
         missing.append("outlet.address")
     if not (outlet.kelurahan or "").strip():
         missing.append("outlet.kelurahan")
-    if not outlet.phone:
+    if not outlet.phone and not erased:
         missing.append("outlet.phone")
     if not outlet.active:
         missing.append("outlet.active")

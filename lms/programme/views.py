@@ -248,6 +248,9 @@ def evidence_file(evidence_id: str):
         abort(404)
     if not path.exists():
         abort(404)
+    from ..privacy import access  # who looked at whom: the file of the manager whose term it was made in
+
+    access.record_outlet_file(_actor(), ev.outlet_id, ev.created_at, f"evidence:{ev.id}")
     name = file_name("bukti", ev.id, ext=files.EXTENSIONS[ev.file.content_type])
     # shown in the browser (an image, a PDF in its viewer: a reviewer on a phone) unless ?unduh=1 asks
     # for a download; either way sandboxed, never cached, and never sniffed (X-Content-Type-Options)

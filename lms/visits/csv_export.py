@@ -39,13 +39,15 @@ def kind_labels() -> dict[str, str]:
 
 
 def export_visits(actor: Any, start: date, end: date, region_id: int | None = None, *, ip: str | None = None,
-                  kecamatan_id: int | None = None, cohort_id: int | None = None, audit: bool = True
-                  ) -> Iterator[list[Any]]:
+                  kecamatan_id: int | None = None, cohort_id: int | None = None, audit: bool = True,
+                  what: str = "visits/export.csv") -> Iterator[list[Any]]:
     """The visits of WIB days ``start``..``end`` in the actor's regions, row by row (read in batches).
 
     The export is audited when it is asked for (``audit=False``: the caller records it, as the
     exports page does); the rows are read while the response streams. ``kecamatan_id`` and
-    ``cohort_id`` (outlets enrolled in the cohort) narrow it further.
+    ``cohort_id`` (outlets enrolled in the cohort) narrow it further. The people it holds (the
+    mentors, and the managers of the visited outlets at the time) are recorded in the access
+    records (lms/privacy/access.py) under ``what``, from the export's own query.
     """
     if not permissions.can(actor, "visits.export"):
         raise NotAllowed()
@@ -54,10 +56,6 @@ def export_visits(actor: Any, start: date, end: date, region_id: int | None = No
             raise Invalid({name: [_("Tanggal tidak masuk akal.")]})
     if end < start:
         raise Invalid({"end": [_("Tanggal akhir tidak boleh sebelum tanggal awal.")]})
-    if audit:
-        with transaction():
-            record("visits.exported", actor=actor, ip=ip, start=start.isoformat(), end=end.isoformat(),
-                   region_id=region_id)
     items = (sa.select(sa.func.count(ActionItem.id)).where(ActionItem.visit_id == Visit.id)
              .correlate(Visit).scalar_subquery())
     open_items = (sa.select(sa.func.count(ActionItem.id)).where(ActionItem.visit_id == Visit.id,
@@ -78,6 +76,13 @@ def export_visits(actor: Any, start: date, end: date, region_id: int | None = No
         q = q.where(Outlet.kecamatan_id == kecamatan_id)
     if cohort_id:
         q = q.where(Visit.outlet_id.in_(sa.select(Enrolment.outlet_id).where(Enrolment.cohort_id == cohort_id)))
+    from ..privacy import access
+
+    with transaction():
+        if audit:
+            record("visits.exported", actor=actor, ip=ip, start=start.isoformat(), end=end.isoformat(),
+                   region_id=region_id)
+        access.record_export(actor, access.visit_people(q), what)
     names = stage_names(None, "id")
     kinds = kind_labels()
     return _export_rows(q, names, kinds)

@@ -301,6 +301,9 @@ def visit_photo(photo_id: str):
         abort(404)
     if not path.exists():
         abort(404)
+    from ..privacy import access  # who looked at whom: a photo of the outlet of the manager then
+
+    access.record_outlet_file(_actor(), p.visit.outlet_id, p.visit.visited_at, f"visit_photo:{p.id}")  # type: ignore[union-attr]
     resp = send_file(path, mimetype=p.file.content_type, download_name=file_name("foto-kunjungan", p.visit_id, p.id,  # type: ignore[union-attr]
                                                  ext=files.EXTENSIONS[p.file.content_type]), max_age=0)  # type: ignore[union-attr]
     resp.headers["Cache-Control"] = "private, no-store"
