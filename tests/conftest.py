@@ -28,6 +28,28 @@ from lms.extensions import db as _db
 settings.register_profile("lms", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("lms")
 
+
+def _share_url_builders() -> None:
+    """Every test makes its own app, and Werkzeug compiles two URL-builder functions per route per
+    app (about half of ``create_app``'s time). The function depends only on the rule, its defaults
+    and ``append_unknown`` (it is bound to each rule afterwards), so the test run compiles each once."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self: Rule, append_unknown: bool = True):  # type: ignore[no-untyped-def]
+        key = (self.rule, self.host, self.subdomain, tuple(self._trace),
+               repr(sorted((self.defaults or {}).items())), append_unknown)
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = shared  # type: ignore[method-assign]
+
+
+_share_url_builders()
+
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 #: reference tables the migrations fill; kept between tests
 REFERENCE_TABLES = {"alembic_version", "regions", "kecamatan"}
