@@ -5,8 +5,18 @@ The demo seed (253 managers, ``lms.seed.seed_all()``) in a fresh SQLite file und
 with 2 sync workers from ``tests/bench_wsgi.py`` (the app plus the bare route ``/_bench/bare``).
 Threads with keep-alive connections request the bare route and each API list in alternating
 windows, with an admin's read token (``Authorization: Bearer``): ``/api/v1/outlets?limit=50``,
-``/api/v1/cohorts/<id>/enrolments?limit=50`` and ``/api/v1/sessions?limit=50``.
-Target: every list >= 0.15 x bare (the dashboard's target).
+``/api/v1/cohorts/<id>/enrolments?limit=50`` and ``/api/v1/sessions?limit=50`` (the demo seed has
+10 sessions). The rate limits are counted but set out of reach.
+
+Targets, from the work per request: the bare route answers "ok" with no database; an API page pays
+a fixed floor (the token's lookup, both rate-limit windows, argument parsing, the ETag and the
+JSON, about 1.2 ms of CPU in process against 0.25 ms for the bare route) plus its rows. Flat rows
+(outlets, sessions: about 15 values each) must reach 0.20 x bare; enrolments, each with its seven
+stages (about 45 values and 8 objects a row, two and a half times the JSON and twice the CPU of an
+outlet page), 0.15 x bare. Measured on 2 cores after the lists read rows instead of ORM objects:
+outlets 0.26-0.42, enrolments 0.18-0.28, sessions 0.37-0.48 (the bare route's rate, bounded by
+the client's threads, varies most); before, 0.13, 0.05 and 0.13: an ORM cost per row, or a query
+per request for reference data, fails these targets.
 
 Prints a table and writes instance/bench/api.json. Run: ``python -m tests.bench api``.
 """
@@ -24,7 +34,8 @@ from typing import Any
 from tests.bench_dashboard import (BENCH_DIR, SECRET, Database, _app, _free_port, _remove_sqlite, _seed_small,
                                    _stop)
 
-TARGET = 0.15
+#: the least throughput of each list as a share of the bare route's (see the module's docstring)
+TARGETS = {"outlets": 0.20, "enrolments": 0.15, "sessions": 0.20}
 
 
 def _start(db: Database, port: int, workers: int):  # type: ignore[no-untyped-def]
@@ -161,12 +172,13 @@ def main(argv: list[str]) -> int:
     status = 0
     for name in lists:
         ratio = rps[name] / rps["bare"] if rps["bare"] else 0.0
-        ok = ratio >= TARGET and totals[name][1] == 0
+        target = TARGETS[name]
+        ok = ratio >= target and totals[name][1] == 0
         status |= 0 if ok else 1
         result["lists"][name] = {"path": paths[name], "rps": rps[name], "errors": totals[name][1], "ratio": ratio,
-                                 "pass": ok}
+                                 "target": target, "pass": ok}
         print(f"  {paths[name]:<44} {rps[name]:>8.1f} req/s  {ratio:>5.2f} x bare  "
-              f"{'PASS' if ok else 'FAIL'} (target >= {TARGET})")
+              f"{'PASS' if ok else 'FAIL'} (target >= {target})")
     result["bare_rps"] = rps["bare"]
     (BENCH_DIR / "api.json").write_text(json.dumps(result, indent=2))
     return status

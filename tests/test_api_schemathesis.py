@@ -17,7 +17,7 @@ no example database, no shrinking: a failure names the request (a curl line) and
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
