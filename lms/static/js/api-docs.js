@@ -19,5 +19,19 @@
       sidebar: { textColor: "#222222", activeTextColor: "#1d4f91" },
       rightPanel: { backgroundColor: "#263238", textColor: "#ffffff" }
     }
-  }, el);
+  }, el, labelSelects);
+
+  // Redoc's drop-downs (content type, example) come without a name: give each one, also to those it
+  // renders later, so a screen reader says what it chooses (axe: select-name)
+  function labelSelects() {
+    var selects = el.querySelectorAll("select:not([aria-label])");
+    for (var i = 0; i < selects.length; i++) {
+      var s = selects[i];
+      if (s.id && document.querySelector("label[for='" + s.id + "']")) { continue; }
+      s.setAttribute("aria-label", el.getAttribute("data-select-label") || "Content type");
+    }
+  }
+  if (window.MutationObserver) {
+    new MutationObserver(labelSelects).observe(el, { childList: true, subtree: true });
+  }
 })();
