@@ -28,44 +28,21 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from tests.bench_dashboard import (BENCH_DIR, SECRET, Database, _app, _free_port, _remove_sqlite, _seed_small,
-                                   _stop)
+from tests.bench_dashboard import (BENCH_DIR, Database, _app, _free_port, _remove_sqlite, _seed_small,
+                                   _start_gunicorn, _stop)
 
 #: the least throughput of each list as a share of the bare route's (see the module's docstring)
 TARGETS = {"outlets": 0.20, "enrolments": 0.15, "sessions": 0.20}
 
 
 def _start(db: Database, port: int, workers: int):  # type: ignore[no-untyped-def]
-    import subprocess
-    import sys
-
-    ROOT = Path(__file__).resolve().parent.parent
     # the rate limits are counted (their cost is part of every API request) but set out of reach:
     # the benchmark measures the lists, not the limiter's refusals
-    env = dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
-               LMS_NOTIFICATIONS_WORKER="off", LMS_RETENTION_IN_WORKER="false",
-               LMS_RATELIMIT_API="100000000/minute", LMS_RATELIMIT_API_ADDRESS="100000000/minute")
-    log = open(BENCH_DIR / "gunicorn-api.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-                             "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning",
-                             "tests.bench_wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log.name}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/_bench/bare")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    _stop(proc)
-    raise RuntimeError("gunicorn did not answer within 90 s")
+    return _start_gunicorn(db, port, workers, log_name="gunicorn-api.log", extra_env={
+        "LMS_NOTIFICATIONS_WORKER": "off", "LMS_RETENTION_IN_WORKER": "false",
+        "LMS_RATELIMIT_API": "100000000/minute", "LMS_RATELIMIT_API_ADDRESS": "100000000/minute"})
 
 
 def _window(port: int, path: str, headers: dict[str, str], seconds: float, concurrency: int) -> tuple[int, int, float]:

@@ -472,10 +472,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_gunicorn(db: Database, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _start_gunicorn(db: Database, port: int, workers: int, *, extra_env: dict[str, str] | None = None,
+                    log_name: str | None = None) -> subprocess.Popen[bytes]:
+    """gunicorn serving tests.bench_wsgi on ``port``, once it answers the bare route."""
     env = dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
-               LMS_SESSION_COOKIE_SECURE="false", LMS_REMEMBER_COOKIE_SECURE="false")
-    log = open(BENCH_DIR / f"gunicorn-{db.kind}.log", "wb")
+               LMS_SESSION_COOKIE_SECURE="false", LMS_REMEMBER_COOKIE_SECURE="false", **(extra_env or {}))
+    log = open(BENCH_DIR / (log_name or f"gunicorn-{db.kind}.log"), "wb")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
                              "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning",
                              "tests.bench_wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
