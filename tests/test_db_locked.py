@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from lms.imports import parse, services
+from lms.imports import parse, planning, services
 from tests.test_import import HEADER, confirm, csv_bytes, row, token_of
 
 
@@ -119,13 +119,13 @@ def test_checking_the_rows_holds_no_write_lock(client, login_as, db, monkeypatch
     file: the preview does it as a reader, the confirm before its write transaction."""
     login_as("coordinator", region="3171")
     free: list[bool] = []
-    real_read_row = services._read_row
+    real_read_row = planning._read_row
 
     def probing_read_row(*args, **kwargs):  # type: ignore[no-untyped-def]
         free.append(can_write_now(db) and not services.db.session().info.get("txn_depth"))
         return real_read_row(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_read_row", probing_read_row)
+    monkeypatch.setattr(planning, "_read_row", probing_read_row)
     r = client.form_post("/import/outlets", {"file": (io.BytesIO(csv_bytes([HEADER, row(1), row(2)])), "a.csv"),
                                              "cohort": ""})
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
@@ -141,15 +141,15 @@ def test_rows_are_checked_again_when_reference_data_changed_meanwhile(app, db, f
     from lms.places.models import Kecamatan
 
     calls: list[int] = []
-    real_read_row = services._read_row
+    real_read_row = planning._read_row
 
     def counting_read_row(number, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(number)
         return real_read_row(number, *args, **kwargs)
 
-    monkeypatch.setattr(services, "_read_row", counting_read_row)
+    monkeypatch.setattr(planning, "_read_row", counting_read_row)
     data = csv_bytes([HEADER, row(1)])
-    real_plan = services._plan
+    real_plan = planning._plan
 
     def plan_after_a_rename(*args, **kwargs):  # type: ignore[no-untyped-def]
         kec = db.session.scalar(sa.select(Kecamatan).where(Kecamatan.name == "Gambir"))
@@ -160,7 +160,7 @@ def test_rows_are_checked_again_when_reference_data_changed_meanwhile(app, db, f
     services.apply_import(SYSTEM, data, "a.csv")
     assert calls == [2]  # read once, before the transaction, and reused
     calls.clear()
-    monkeypatch.setattr(services, "_plan", plan_after_a_rename)
+    monkeypatch.setattr(planning, "_plan", plan_after_a_rename)
     with pytest.raises(services.ImportRejected) as e:
         services.apply_import(SYSTEM, csv_bytes([HEADER, row(2)]), "b.csv")
     assert calls == [2, 2]

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from lms.audit.models import AuditEntry
 from lms.db import utcnow
 from lms.i18n import WIB, to_wib
-from lms.imports import services, staging
+from lms.imports import applying, services, staging
 from lms.people.models import PasswordSetupToken, Role, User
 from lms.permissions import SYSTEM
 from lms.places.models import Outlet, OutletManagerTerm
@@ -311,7 +311,7 @@ def test_a_crash_in_the_middle_leaves_the_database_unchanged(client, db, login_a
     def boom(_user):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_new_setup_token", boom)  # after outlets, users, terms and enrolments
+    monkeypatch.setattr(applying, "_new_setup_token", boom)  # after outlets, users, terms and enrolments
     app.config["PROPAGATE_TEST_ERRORS"] = False
     r = confirm(client, token)
     assert r.status_code == 500
