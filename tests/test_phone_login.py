@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from lms.audit.models import AuditEntry
 from lms.db import transaction, utcnow
+from lms.i18n import WIB
 from lms.notifications import dispatch
 from lms.notifications.models import Delivery, DeliveryStatus, OutboxEvent
 from lms.people.models import LoginFailure, SignInCode, User
@@ -298,7 +299,13 @@ def test_set_up_link_goes_over_whatsapp_without_the_marketing_opt_in(client, fac
     resp = client.form_post("/users/new", {"full_name": "Ibu Tanpa Surel", "email": "", "phone": "0812-7777-0001",
                                            "role": "trainee", "region_id": "", "outlet_code": outlet.code})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
-    dispatch.run_once()
+    # the person did not ask for it, so a link made late in the evening waits for the morning ...
+    tomorrow = datetime.now(WIB).date() + timedelta(days=1)
+    night = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 5, 30, tzinfo=WIB).astimezone(timezone.utc)
+    dispatch.run_once(night)
+    assert wa.received == []
+    # ... and goes at six, without the marketing opt-in
+    dispatch.run_once(night + timedelta(minutes=31))
     assert [m["to"] for m in wa.received] == ["6281277770001"]
 
 
