@@ -204,6 +204,35 @@ class Defaults:
     WEBHOOKS_ALLOW_HTTP_LOCAL = False
 
 
+    # Stored files (lms/storage.py)
+    #: unset or "file:": local folders (UPLOAD_DIR, CERTIFICATE_DIR, IMPORT_DIR, BRANDING_DIR);
+    #: "s3://bucket/prefix": an S3-compatible object store (LMS_STORAGE_URL)
+    STORAGE_URL: str | None = None
+    #: the object store's endpoint when it is not AWS (MinIO, Ceph, another cloud): LMS_S3_ENDPOINT_URL
+    S3_ENDPOINT_URL: str | None = None
+    S3_REGION: str | None = None
+    #: where branding images (logos, signatures, stamps) live locally; default instance/branding
+    BRANDING_DIR: str | None = None
+
+    # Signed certificates (lms/certification/signing.py) and Open Badges 3.0 credentials (lms/credentials)
+    #: PKCS#12 file with the signer's key and certificate chain (in production from the agency's CA,
+    #: e.g. BSrE); unset: the instance's test authority made by `flask --app lms certificates dev-keys`
+    SIGNING_P12: str | None = None
+    SIGNING_P12_PASSWORD: str | None = None
+    #: an RFC 3161 timestamping authority: signatures become PAdES B-T instead of B-B
+    TSA_URL: str | None = None
+    #: the Ed25519 key (PEM, PKCS#8) signing the Open Badges credentials; default instance/credential-key.pem
+    CREDENTIAL_KEY_FILE: str | None = None
+
+    # Operations
+    #: "json": one JSON object per log line (LMS_LOG_FORMAT); otherwise readable text
+    LOG_FORMAT: str | None = None
+    #: statements slower than this many milliseconds are logged (0 or unset: none)
+    SLOW_QUERY_MS: int | None = 500
+    #: /metrics needs "Authorization: Bearer <token>" (LMS_METRICS_TOKEN); unset: only from 127.0.0.1/::1
+    METRICS_TOKEN: str | None = None
+
+
 class TestingDefaults:
     TESTING = True
     #: the limiter runs in every test (memory storage, a fresh one per app) but no test signs in or

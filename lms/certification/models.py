@@ -72,9 +72,18 @@ class Certificate(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     pdf_size: Mapped[int | None] = mapped_column()
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the branding version (logos, signatories, stamp) current when it was issued; NULL: the design's
+    #: own defaults from metadata.yaml. A later branding change never alters an issued certificate.
+    branding_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificate_brandings.id"))
+    #: its bit in the published Bitstring Status List (lms/credentials): set when revoked
+    status_index: Mapped[int | None] = mapped_column(unique=True)
+    #: the signed Open Badges 3.0 credential (JSON text, exactly as served and embedded in the PDF);
+    #: made with the PDF, never changed afterwards
+    credential_json: Mapped[str | None] = mapped_column(sa.Text)
 
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    branding: Mapped[CertificateBranding | None] = relationship()
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
     replaces: Mapped[Certificate | None] = relationship(remote_side=[id], foreign_keys=[replaces_id],
                                                         back_populates="replaced_by")
@@ -93,6 +102,30 @@ class Certificate(Base):
     @property
     def is_active(self) -> bool:
         return self.status is CertificateStatus.ACTIVE
+
+
+class CertificateBranding(Base):
+    """One version of a design's branding, made by an admin; never changed once saved.
+
+    The newest version of a design applies to certificates issued afterwards (they keep its id).
+    Images are keys in the storage area ``branding`` (lms/storage.py), checked by content and
+    cleaned of metadata when uploaded.
+    """
+
+    __tablename__ = "certificate_brandings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the design folder (certificates/<design>)
+    design: Mapped[str] = mapped_column(sa.String(64), index=True)
+    logo_left_key: Mapped[str | None] = mapped_column(sa.String(200))
+    logo_right_key: Mapped[str | None] = mapped_column(sa.String(200))
+    stamp_key: Mapped[str | None] = mapped_column(sa.String(200))
+    #: [{"name", "title", "nip", "signature_key"}], in printed order (one to three)
+    signatories: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    created_by: Mapped[User | None] = relationship()
 
 
 class CertificateCounter(Base):

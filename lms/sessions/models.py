@@ -54,6 +54,9 @@ class TrainingSession(TimestampMixin, Base):
     certificate_kind: Mapped[str | None] = mapped_column(sa.String(32))
     #: recorded after it took place (a back-dated record): registration closed, attendance open
     backdated: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: the co-hosting agencies printed as "diselenggarakan oleh" on its certificates, in order;
+    #: NULL: the agencies of its speakers (see lms.certification for the default)
+    organisers: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     cohort: Mapped[Cohort] = relationship()
     region: Mapped[Region] = relationship()
