@@ -1,4 +1,4 @@
-"""Uploaded files: checked by content, stored under the instance folder, never in static/.
+"""Uploaded files: checked by content, stored through lms/storage.py (area ``uploads``), never in static/.
 
 Only PDF, JPEG and PNG are accepted, whatever the file is called. PDFs are kept as sent.
 Images are bounded before anything is decoded: the header alone gives the size, and more
@@ -187,20 +187,19 @@ def limit_pillow(pixels: int) -> None:
     Image.MAX_IMAGE_PIXELS = pixels
 
 
-def upload_root() -> Path:
-    root = Path(current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+AREA = "uploads"
 
 
 def store(upload: CheckedUpload, uploaded_by_id: int | None):  # type: ignore[no-untyped-def]
-    """Write the bytes and add a StoredFile row to the current unit of work.
+    """Store the bytes (area ``uploads`` of lms/storage.py) and add a StoredFile row to the current unit of work.
 
     An image that has not been cleaned yet is cleaned here, and bytes that are not what
     ``content_type`` says are refused (Invalid), so no caller can store metadata or a disguised file.
+    If the transaction rolls back, the stored object is deleted again (nothing refers to it).
     """
     from .extensions import db
     from .programme.models import StoredFile
+    from .storage import storage
 
     if sniff(upload.data[:16]) != upload.content_type or upload.content_type not in EXTENSIONS:
         raise Invalid({"file": [_("Jenis berkas tidak diterima. Unggah %(types)s.", types="PDF, JPG, PNG")]})
@@ -208,12 +207,9 @@ def store(upload: CheckedUpload, uploaded_by_id: int | None):  # type: ignore[no
 
     digest = hashlib.sha256(upload.data).hexdigest()
     rel = f"{digest[:2]}/{secrets.token_hex(16)}.{EXTENSIONS[upload.content_type]}"
-    path = upload_root() / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(upload.data)
-    tmp.replace(path)
-    db.session.info.setdefault(_WRITTEN, []).append(path)  # removed again if the transaction rolls back
+    backend = storage()
+    backend.put(AREA, rel, upload.data)
+    db.session.info.setdefault(_WRITTEN, []).append((backend, rel))  # removed again if the transaction rolls back
     row = StoredFile(path=rel, sha256=digest, size=len(upload.data), content_type=upload.content_type,
                      original_name=upload.original_name, uploaded_by_id=uploaded_by_id)
     db.session.add(row)
@@ -230,11 +226,11 @@ def _forget_written(session: Any) -> None:
 
 def _remove_written(session: Any) -> None:
     """The transaction that would have recorded these files rolled back: no row points at them."""
-    for path in session.info.pop(_WRITTEN, []):
+    for backend, key in session.info.pop(_WRITTEN, []):
         try:
-            path.unlink(missing_ok=True)
-        except OSError:  # a read-only disk: the file stays, nothing refers to it
-            logging.getLogger(__name__).warning("could not remove orphaned upload %s", path)
+            backend.delete(AREA, key)
+        except Exception:  # noqa: BLE001 - a read-only disk, an unreachable store: the object stays, nothing refers to it
+            logging.getLogger(__name__).warning("could not remove orphaned upload %s", key)
 
 
 def install() -> None:
@@ -250,9 +246,34 @@ def install() -> None:
     _installed = True
 
 
-def open_stored(row) -> Path:  # type: ignore[no-untyped-def]
-    root = upload_root().resolve()
-    path = (root / row.path).resolve()
-    if root not in path.parents:
-        raise FileNotFoundError(row.path)
-    return path
+def open_stored(row) -> IO[bytes]:  # type: ignore[no-untyped-def]
+    """A stream of a StoredFile's bytes (close it); NotStored (a FileNotFoundError) when the file is missing."""
+    from .storage import storage
+
+    return storage().open(AREA, row.path)
+
+
+def read_stored(row) -> bytes:  # type: ignore[no-untyped-def]
+    """A StoredFile's bytes; NotStored (a FileNotFoundError) when the file is missing."""
+    from .storage import storage
+
+    return storage().get(AREA, row.path)
+
+
+def stored_exists(row) -> bool:  # type: ignore[no-untyped-def]
+    from .storage import storage
+
+    try:
+        return storage().exists(AREA, row.path)
+    except FileNotFoundError:
+        return False
+
+
+def send(row, *, download_name: str, as_attachment: bool = False):  # type: ignore[no-untyped-def]
+    """The response streaming a StoredFile (after the caller's permission check), ETag its sha256.
+
+    NotStored (a FileNotFoundError) when the file is missing: the caller answers 404."""
+    from .storage import send_stored
+
+    return send_stored(AREA, row.path, mimetype=row.content_type, download_name=download_name,
+                       as_attachment=as_attachment, etag=row.sha256 or True)

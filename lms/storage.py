@@ -9,7 +9,8 @@ database rows that refer to it):
 ``certificates``
     rendered certificate PDFs (``Certificate.pdf_path``)
 ``imports``
-    staged import files waiting for their confirmation
+    staged import files waiting for their confirmation (so a preview made on one app server can
+    be confirmed on another)
 ``branding``
     logos, signature and stamp images of certificate designs
 
@@ -19,20 +20,23 @@ The backend is chosen by ``STORAGE_URL`` (``LMS_STORAGE_URL``):
   ``IMPORT_DIR``, ``BRANDING_DIR``, each defaulting to a folder in the instance path), so an
   existing installation keeps its files where they are;
 * ``s3://bucket/prefix`` – objects ``prefix/<area>/<key>`` in that bucket (``LMS_S3_ENDPOINT_URL``
-  for MinIO, Ceph or a cloud other than AWS; credentials from the usual AWS variables).
+  for MinIO, Ceph or a cloud other than AWS; credentials from the usual AWS variables), see
+  lms/storage_s3.py. ``flask --app lms storage migrate`` copies the local folders there.
 
 Downloads are always streamed through the application after the permission check (no presigned
 URLs): the object store never needs to be reachable from a phone, and a link cannot be shared.
+:func:`send_stored` makes that response.
 
 Writes are whole-object (``put``): a reader never sees half a file, on either backend.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 from pathlib import Path
-from typing import IO, Iterator, Protocol
+from typing import IO, Any, Iterator, NamedTuple, Protocol
 
 from flask import current_app
 
@@ -40,10 +44,21 @@ AREAS = ("uploads", "certificates", "imports", "branding")
 #: the config key of each area's local folder and its default name in the instance path
 LOCAL_DIRS = {"uploads": ("UPLOAD_DIR", "uploads"), "certificates": ("CERTIFICATE_DIR", "certificates"),
               "imports": ("IMPORT_DIR", "imports"), "branding": ("BRANDING_DIR", "branding")}
+#: the settings a backend is built from (it is built again when one of them changes)
+_SETTINGS = ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION") + tuple(cfg for cfg, _ in LOCAL_DIRS.values())
 
 
 class NotStored(FileNotFoundError):
     """No such key in this area (or a key that tries to leave it)."""
+
+
+class Entry(NamedTuple):
+    """One stored object, as :meth:`Storage.listing` yields it."""
+
+    key: str
+    size: int
+    #: last written, seconds since the epoch
+    modified: float
 
 
 class Storage(Protocol):
@@ -55,6 +70,9 @@ class Storage(Protocol):
     def put(self, area: str, key: str, data: bytes) -> None:
         """Store ``data`` under the key, replacing what was there, atomically."""
 
+    def put_new(self, area: str, key: str, data: bytes) -> bool:
+        """Store ``data`` only if the key is free (atomically); False when something is there already."""
+
     def put_file(self, area: str, key: str, source: Path) -> None:
         """Store a (large) local file under the key without reading it into memory."""
 
@@ -62,18 +80,25 @@ class Storage(Protocol):
         """The whole object. NotStored when missing."""
 
     def open(self, area: str, key: str) -> IO[bytes]:
-        """A binary stream to read the object (for streaming a download). NotStored when missing."""
+        """A binary stream to read the object (for streaming a download); its ``size`` attribute
+        is the object's length in bytes. NotStored when missing."""
 
     def exists(self, area: str, key: str) -> bool: ...
 
     def size(self, area: str, key: str) -> int:
         """Bytes. NotStored when missing."""
 
+    def sha256(self, area: str, key: str) -> str:
+        """The object's sha256 (hex): recorded when written where the backend keeps it, else hashed. NotStored when missing."""
+
     def delete(self, area: str, key: str) -> None:
         """Remove it; a missing key is not an error."""
 
-    def keys(self, area: str) -> Iterator[str]:
-        """Every key in the area (for backups and ``storage migrate``), in no particular order."""
+    def keys(self, area: str, prefix: str = "") -> Iterator[str]:
+        """Every key in the area (starting with ``prefix``), in no particular order."""
+
+    def listing(self, area: str, prefix: str = "") -> Iterator[Entry]:
+        """Every object in the area (starting with ``prefix``) with its size and time, in no particular order."""
 
     def local_path(self, area: str, key: str) -> Path | None:
         """A path on this machine's disk when the backend has one (the local folder), else None."""
@@ -84,8 +109,8 @@ class Storage(Protocol):
 
 def check_key(key: str) -> str:
     """Refuse keys that are absolute, empty, or climb out of their area."""
-    parts = key.split("/")
-    if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in parts):
+    parts = key.split("/") if isinstance(key, str) else [""]
+    if not key or key.startswith("/") or "\\" in key or "\x00" in key or any(p in ("", ".", "..") for p in parts):
         raise NotStored(key)
     return key
 
@@ -96,6 +121,14 @@ def check_area(area: str) -> str:
     return area
 
 
+class LocalFile(io.FileIO):
+    """A file opened for reading, with its ``size`` (as the object store's stream has)."""
+
+    @property
+    def size(self) -> int:
+        return os.fstat(self.fileno()).st_size
+
+
 class LocalStorage:
     """Files in local folders (one per area), written to a temporary name and renamed into place."""
 
@@ -103,6 +136,9 @@ class LocalStorage:
 
     def __init__(self, roots: dict[str, Path]):
         self.roots = {a: Path(p) for a, p in roots.items()}
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({', '.join(f'{a}={p}' for a, p in self.roots.items())})"
 
     def _root(self, area: str) -> Path:
         root = self.roots[check_area(area)]
@@ -116,26 +152,49 @@ class LocalStorage:
             raise NotStored(key)
         return path
 
-    def put(self, area: str, key: str, data: bytes) -> None:
-        path = self._path(area, key)
+    def _tmp(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        return path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+
+    def _write(self, tmp: Path, data: bytes) -> None:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+
+    def put(self, area: str, key: str, data: bytes) -> None:
+        path = self._path(area, key)
+        tmp = self._tmp(path)
+        try:
+            self._write(tmp, data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def put_new(self, area: str, key: str, data: bytes) -> bool:
+        path = self._path(area, key)
+        tmp = self._tmp(path)
+        try:
+            self._write(tmp, data)
+            os.link(tmp, path)  # fails when the name is taken; readers never see a partial file
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_file(self, area: str, key: str, source: Path) -> None:
         import shutil
 
         path = self._path(area, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if Path(source).resolve() == path:
             return
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, path)
+        tmp = self._tmp(path)
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def get(self, area: str, key: str) -> bytes:
         try:
@@ -145,8 +204,11 @@ class LocalStorage:
 
     def open(self, area: str, key: str) -> IO[bytes]:
         try:
-            return open(self._path(area, key), "rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            path = self._path(area, key)
+            if path.is_dir():
+                raise NotStored(key)
+            return LocalFile(path, "rb")  # type: ignore[return-value]
+        except (FileNotFoundError, NotADirectoryError):
             raise NotStored(key) from None
 
     def exists(self, area: str, key: str) -> bool:
@@ -157,23 +219,41 @@ class LocalStorage:
 
     def size(self, area: str, key: str) -> int:
         try:
-            return self._path(area, key).stat().st_size
-        except FileNotFoundError:
+            path = self._path(area, key)
+            if not path.is_file():
+                raise NotStored(key)
+            return path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
             raise NotStored(key) from None
+
+    def sha256(self, area: str, key: str) -> str:
+        with self.open(area, key) as f:
+            return sha256_of(f)
 
     def delete(self, area: str, key: str) -> None:
         try:
             self._path(area, key).unlink(missing_ok=True)
-        except NotStored:
+        except (NotStored, IsADirectoryError, NotADirectoryError):
             pass
 
-    def keys(self, area: str) -> Iterator[str]:
+    def listing(self, area: str, prefix: str = "") -> Iterator[Entry]:
         root = self._root(area)
         for dirpath, _dirs, names in os.walk(root):
             for name in names:
                 if name.startswith(".") and name.endswith(".part"):
                     continue
-                yield (Path(dirpath) / name).relative_to(root).as_posix()
+                path = Path(dirpath) / name
+                key = path.relative_to(root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    st = path.stat()
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                yield Entry(key, st.st_size, st.st_mtime)
+
+    def keys(self, area: str, prefix: str = "") -> Iterator[str]:
+        return (e.key for e in self.listing(area, prefix))
 
     def local_path(self, area: str, key: str) -> Path | None:
         return self._path(area, key)
@@ -192,9 +272,14 @@ def local_roots(app=None) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 
 
 def make_storage(app=None) -> Storage:  # type: ignore[no-untyped-def]
-    """The backend STORAGE_URL names (built once per app; see :func:`storage`)."""
+    """The backend STORAGE_URL names (built once per app and settings; see :func:`storage`)."""
     app = app or current_app
-    url = (app.config.get("STORAGE_URL") or "").strip()
+    return storage_for((app.config.get("STORAGE_URL") or "").strip(), app)
+
+
+def storage_for(url: str, app=None) -> Storage:  # type: ignore[no-untyped-def]
+    """The backend a storage URL names (``file:``/empty: the local folders; ``s3://bucket/prefix``)."""
+    app = app or current_app
     if not url or url.startswith("file:"):
         return LocalStorage(local_roots(app))
     if url.startswith("s3://"):
@@ -206,10 +291,13 @@ def make_storage(app=None) -> Storage:  # type: ignore[no-untyped-def]
 
 def storage() -> Storage:
     """This app's storage backend."""
-    ext = current_app.extensions
-    if "lms.storage" not in ext:
-        ext["lms.storage"] = make_storage(current_app)
-    return ext["lms.storage"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = (app.instance_path,) + tuple(str(app.config.get(k) or "") for k in _SETTINGS)
+    cached = app.extensions.get("lms.storage")
+    if cached is None or cached[0] != settings:  # a test (or the CLI) changed where files go
+        cached = (settings, make_storage(app))
+        app.extensions["lms.storage"] = cached
+    return cached[1]
 
 
 def sha256_of(stream: IO[bytes]) -> str:
@@ -217,3 +305,31 @@ def sha256_of(stream: IO[bytes]) -> str:
     for chunk in iter(lambda: stream.read(1024 * 1024), b""):
         h.update(chunk)
     return h.hexdigest()
+
+
+def send_stored(area: str, key: str, *, mimetype: str, download_name: str, as_attachment: bool = False,
+                etag: str | bool = True, max_age: int = 0) -> Any:
+    """A response streaming the stored object (call it after the permission check). NotStored when missing.
+
+    A local file is sent by its path (ranges, Last-Modified, the server's sendfile, as before); an
+    object is streamed from the store with its Content-Length, never read whole into memory."""
+    from flask import send_file
+
+    backend = storage()
+    path = backend.local_path(area, key)
+    if path is not None:
+        if not path.is_file():
+            raise NotStored(key)
+        return send_file(path, mimetype=mimetype, as_attachment=as_attachment, download_name=download_name,
+                         max_age=max_age, etag=etag)
+    stream = backend.open(area, key)
+    try:
+        resp = send_file(stream, mimetype=mimetype, as_attachment=as_attachment, download_name=download_name,
+                         max_age=max_age, etag=etag if isinstance(etag, str) else False)
+    except BaseException:
+        stream.close()
+        raise
+    size = getattr(stream, "size", None)
+    if resp.status_code == 200 and size is not None:
+        resp.content_length = size
+    return resp
