@@ -25,14 +25,33 @@ DELIVERY_STATUS_LABELS = {
 
 
 def unread_for_current_user() -> int:
-    """The bell's number, read once per request (the header of every page)."""
+    """The bell's number, read once per request (the header of every page); a page that registered
+    ``unread_column()`` with lms.people.auth.read_with_user has it from the sign-in statement already."""
     if not getattr(current_user, "is_authenticated", False):
         return 0
     if "lms_unread" not in g:
-        from . import services
+        preloaded = (g.get("with_user") or {}).get(UNREAD)
+        if preloaded is None:
+            from . import services
 
-        g.lms_unread = services.unread_count(current_user)
+            preloaded = services.unread_count(current_user)
+        g.lms_unread = preloaded
     return int(g.lms_unread)
+
+
+UNREAD = "notifications_unread"
+
+
+def unread_column() -> Any:
+    """The bell's number as a scalar subquery correlated to the users table (lms.people.auth.read_with_user)."""
+    import sqlalchemy as sa
+
+    from ..people.models import User
+    from .models import Notification
+
+    return (sa.select(sa.func.count()).select_from(Notification)
+            .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+            .scalar_subquery().label(UNREAD))
 
 
 @click.group("notifications")
@@ -66,6 +85,26 @@ def reminders_run() -> None:
     click.echo(", ".join(f"{k}: {v}" for k, v in {**result, **sent}.items()))
 
 
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="One pass and stop (for cron).")
+@with_appcontext
+def scheduler_command(once: bool) -> None:
+    """The periodic work without the in-process thread: reminders (hourly), retention (daily) and a
+    notifications run every NOTIFICATIONS_POLL_SECONDS (on RQ with LMS_REDIS_URL). Run one beside
+    `flask --app lms worker`."""
+    from flask import current_app
+
+    from . import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        out = worker.periodic_pass(app, {})
+        click.echo(", ".join(f"{k}: {v}" for k, v in out.items()))
+        return
+    click.echo(f"scheduler: a pass every {app.config.get('NOTIFICATIONS_POLL_SECONDS', 60)} s (Ctrl+C stops)")
+    worker.run_scheduler(app)
+
+
 def init_app(app: Flask) -> None:
     from . import events, subscribers  # noqa: F401  (registers the subscribers)
     from .views import bp
@@ -74,6 +113,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(scheduler_command)
 
     @app.before_request
     def _start_worker_once() -> None:

@@ -11,6 +11,10 @@
   later schedules itself for then (the worker runs RQ's scheduler).
 * ``off``: nothing runs by itself; ``flask --app lms notifications run`` (cron) or a test calls
   :func:`dispatch.run_once`.
+
+Without the thread (``rq``, ``off``) the hourly reminders and the daily retention run come from
+``flask --app lms scheduler`` (:func:`run_scheduler`), which also starts a notifications run every
+``NOTIFICATIONS_POLL_SECONDS``: one such process per deployment, beside ``flask --app lms worker``.
 """
 from __future__ import annotations
 
@@ -160,7 +164,88 @@ def rq_run() -> dict[str, int]:
             run_retention_if_due()
         due = dispatch.next_due()
         if due is not None:
+            from rq import get_current_job
+
             at = max(due, datetime.now(timezone.utc) + timedelta(seconds=1))
-            _rq_queue(app).enqueue_at(at, "lms.notifications.worker.rq_run", result_ttl=0,
-                                      job_id="lms-notifications-next-run")
+            # one job per due second, so runs scheduled for the same moment collapse into one; never
+            # this run's own id: RQ deletes a finished result_ttl=0 job by its id, and the new
+            # schedule with it (a run that started a moment early, on a clock behind the scheduler's)
+            current = get_current_job()
+            if current is not None and current.id == _run_at_id(at):
+                at += timedelta(seconds=1)
+            _rq_queue(app).enqueue_at(at, "lms.notifications.worker.rq_run", result_ttl=0, job_id=_run_at_id(at))
     return result
+
+
+def _run_at_id(at: datetime) -> str:
+    return f"lms-notifications-run-at-{int(at.timestamp())}"
+
+
+# --- the periodic work without the thread: ``flask --app lms scheduler`` ------------------------------
+
+#: the id of the scheduler's notifications run on RQ (at most one waits in the queue)
+PERIODIC_JOB_ID = "lms-notifications-periodic-run"
+HOURLY = timedelta(hours=1)
+
+
+def enqueue_periodic_run(app: Flask) -> bool:
+    """Put one notifications run on RQ unless the previous one is still waiting or running (a worker
+    that is down does not find a pile of them when it comes back). True when enqueued."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    q = _rq_queue(app)
+    try:
+        job = Job.fetch(PERIODIC_JOB_ID, connection=q.connection)
+        if job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+            return False
+        job.delete()
+    except NoSuchJobError:
+        pass
+    q.enqueue_call("lms.notifications.worker.rq_run", job_id=PERIODIC_JOB_ID, result_ttl=0, failure_ttl=3600,
+                   description="notifications: periodic dispatch and send")
+    return True
+
+
+def periodic_pass(app: Flask, last: dict[str, datetime], now: datetime | None = None) -> dict[str, object]:
+    """One pass of the scheduler, the in-process thread's timetable without the thread: the
+    reminders (hourly), the retention rules (asked hourly, run daily), and a notifications run
+    (enqueued on RQ in ``rq`` mode, so the sending stays in the worker; done here otherwise), which
+    also catches a wake-up lost while Redis was away. ``last`` remembers the hourly tasks between
+    passes. Every task is idempotent (reminders have a key per period, retention checks its last
+    run, sending claims rows), so a second scheduler by mistake repeats only harmless work."""
+    from . import dispatch, reminders
+
+    now = now or utcnow()
+    out: dict[str, object] = {}
+    with app.app_context():
+        if "reminders" not in last or now - last["reminders"] >= HOURLY:
+            last["reminders"] = now
+            try:
+                out["reminders"] = reminders.run_all(now)
+            except Exception:
+                log.exception("reminders run failed")
+        if "retention" not in last or now - last["retention"] >= HOURLY:
+            last["retention"] = now
+            run_retention_if_due()
+        try:
+            out["run"] = enqueue_periodic_run(app) if mode(app) == "rq" else dispatch.run_once()
+        except Exception:
+            log.exception("periodic notifications run failed")
+    return out
+
+
+def run_scheduler(app: Flask, *, stop: threading.Event | None = None) -> None:
+    """``flask --app lms scheduler``: :func:`periodic_pass` every ``NOTIFICATIONS_POLL_SECONDS``
+    until SIGTERM or SIGINT (or ``stop`` is set)."""
+    import signal
+
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    last: dict[str, datetime] = {}
+    while not stop.is_set():
+        out = periodic_pass(app, last)
+        log.info("scheduler pass: %s", out)
+        stop.wait(float(app.config.get("NOTIFICATIONS_POLL_SECONDS", 60)))
