@@ -86,6 +86,8 @@ class Curriculum:
     stages: tuple[Stage, ...]
     settings: dict[str, Any]
     source: str
+    #: the programme's partner agencies, printed on its completion certificates ("diselenggarakan oleh")
+    partners: tuple[str, ...] = ()
 
     def stage(self, key: str) -> Stage:
         for s in self.stages:
@@ -213,7 +215,7 @@ def parse(data: Any, source: str) -> Curriculum:
     c = _Checker(source)
     if not isinstance(data, dict):
         raise CurriculumError([f"{source}: top level: must be a mapping"])
-    for extra in set(data) - {"key", "version", "name", "description", "settings", "stages"}:
+    for extra in set(data) - {"key", "version", "name", "description", "settings", "stages", "partners"}:
         c.error(extra, "unknown field")
     key = c.key(data.get("key"), "key")
     version = data.get("version", 1)
@@ -229,6 +231,15 @@ def parse(data: Any, source: str) -> Curriculum:
     overdue = settings.get("visit_overdue_days", 30)
     if not isinstance(overdue, int) or isinstance(overdue, bool) or overdue < 1:
         c.error("settings.visit_overdue_days", f"must be a whole number of days of at least 1, got {overdue!r}")
+    partners_node = data.get("partners", [])
+    partners: list[str] = []
+    if not isinstance(partners_node, list) or len(partners_node) > 10 or not all(
+            isinstance(p, str) and p.strip() and len(p.strip()) <= 160 for p in partners_node):
+        c.error("partners", "must be a list of at most 10 agency names (texts of at most 160 characters)")
+    else:
+        partners = [" ".join(p.split()) for p in partners_node]
+        if len({p.casefold() for p in partners}) != len(partners):
+            c.error("partners", "names an agency twice")
     stages_node = data.get("stages")
     stages: list[Stage] = []
     if not isinstance(stages_node, list) or not stages_node:
@@ -274,7 +285,7 @@ def parse(data: Any, source: str) -> Curriculum:
     if c.problems:
         raise CurriculumError(c.problems)
     return Curriculum(key=key, version=version, name=name, description=description, stages=tuple(stages),
-                      settings=dict(settings), source=source)
+                      settings=dict(settings), source=source, partners=tuple(partners))
 
 
 #: libyaml's safe loader where PyYAML was built with it (about ten times faster: every app reads
