@@ -19,12 +19,33 @@ TEST_DEB := chromium poppler-utils zbar-tools libzbar0 default-jre-headless
 # the markup checkers of tests/test_markup.py (axe-core, vnu-jar) from npm, pinned in tests/tools
 CHECKERS := tests/tools/node_modules/.installed
 
-.PHONY: run test test-pg bench install install-dev sysdeps sysdeps-test sysdeps-npm checkers migrate seed translations secret clean
+.PHONY: run serve worker scheduler test test-pg bench install install-dev sysdeps sysdeps-test sysdeps-npm checkers migrate seed translations secret clean
 
 run: install sysdeps migrate seed
 	@echo "Serving on http://$(HOST):$(PORT)  (demo logins: see README.md)"
 	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" LMS_SESSION_COOKIE_SECURE=false LMS_REMEMBER_COOKIE_SECURE=false LMS_DEMO_SHOW_CODES=true \
 	  LMS_BASE_URL="http://$(HOST):$(PORT)" $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production (README.md, "Production"): the environment gives LMS_SECRET_KEY, LMS_DATABASE_URL and the
+# rest; `flask --app lms db upgrade` runs once per release before these start.
+define require_env
+	@for v in $(1); do [ -n "$${!v}" ] || { echo "$$v is not set (README.md, Production)"; exit 1; }; done
+endef
+
+# an app server: gunicorn with gunicorn.conf.py (GUNICORN_BIND, GUNICORN_WORKERS, … there)
+serve: install sysdeps
+	$(call require_env,LMS_SECRET_KEY LMS_DATABASE_URL)
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py
+
+# the RQ workers (bulk certificates, messages, webhooks, "Data saya" copies) with RQ's scheduler
+worker: install sysdeps
+	$(call require_env,LMS_SECRET_KEY LMS_DATABASE_URL LMS_REDIS_URL)
+	$(FLASK) worker
+
+# the periodic work (reminders, retention, a notifications run every minute): one per deployment
+scheduler: install
+	$(call require_env,LMS_SECRET_KEY LMS_DATABASE_URL)
+	$(FLASK) scheduler
 
 test: install-dev sysdeps sysdeps-test checkers translations
 	$(PY) -m pytest -q -n 2 --dist loadfile
@@ -95,6 +116,8 @@ migrate: install secret
 
 seed: migrate
 	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" $(FLASK) seed-if-empty
+	@# the test authority that signs the demo's certificate PDFs, unless LMS_SIGNING_P12 names a real key
+	LMS_SECRET_KEY="$$(cat $(INSTANCE)/secret_key)" $(FLASK) certificates dev-keys --if-missing
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis tests/tools/node_modules

@@ -35,6 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from . import ops
+
+    ops.init_app(app)  # logs with request ids, /healthz /readyz /metrics: first, so every later hook's lines carry the id
     _check_secret_key(app)
     _neutral_dev_server_header()
     _load_curricula(app)
@@ -64,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         dbmod.install_sqlite_pragmas(db.engine, app.config)
         dbmod.install_lock_timeout(db.engine, app.config)
+        ops.install_slow_query_log(db.engine, app.config)
 
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -192,6 +196,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(certification_bp)
+    from .credentials.views import bp as credentials_bp  # Open Badges credentials: profile, status lists, check
+
+    app.register_blueprint(credentials_bp)
     from .dashboard import bp as dashboard_bp
     from .feedback.views import bp as feedback_bp
 

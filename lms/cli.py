@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -191,7 +192,52 @@ def bench_data(managers: int, visits: int, seed: int, months: int, append: bool)
     click.echo(f"sign in as admin@bench.example or koordinator.<region code>@bench.example (password {PASSWORD})")
 
 
+@click.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The archive to write (.tar, or .tar.gz to compress; default instance/backups/lms-backup-<time>.tar).")
+def backup_command(output: Path | None) -> None:
+    """Write ONE archive: the database dump, every stored file and a manifest with counts and checksums."""
+    from .backup import BackupError, create_backup
+
+    try:
+        result = create_backup(output, progress=click.echo)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    m = result.manifest
+    click.echo(f"backup written: {result.path}")
+    click.echo(f"  {m['database']['kind']} database, {len(m['database']['tables'])} tables, {m['database']['rows']} rows; "
+               f"{m['storage']['file_count']} files ({m['storage']['bytes']} bytes); revision {m['app']['alembic_revision']}")
+    for key in m["storage"]["skipped"]:
+        click.echo(f"  skipped (deleted while the backup ran): {key}")
+    click.echo(f"  archive {result.size} bytes, sha256 {result.sha256}, {result.seconds:.1f} s")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--allow-older", is_flag=True,
+              help="Accept an archive of an older schema revision (then run `flask --app lms db upgrade`).")
+def restore_command(archive: Path, allow_older: bool) -> None:
+    """Restore ARCHIVE (from `backup`) into an EMPTY database and EMPTY storage, after verifying its checksums."""
+    from .backup import BackupError, restore_backup
+
+    try:
+        result = restore_backup(archive, allow_older=allow_older, progress=click.echo)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"restored {archive.name} (made {result.manifest['created_at']}) in {result.seconds:.1f} s")
+    click.echo(f"  {result.tables_checked} tables: row counts {'match' if result.ok else 'checked'}; "
+               f"{result.files_checked} files: checksums {'match' if result.ok else 'checked'}")
+    if result.upgrade_needed:
+        click.echo("  the archive's schema is older than this code: now run `flask --app lms db upgrade`")
+    if not result.ok:
+        for line in result.mismatches:
+            click.echo(f"  MISMATCH {line}", err=True)
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(backup_command)  # backup [--output PATH]; restore ARCHIVE (lms/backup.py)
+    app.cli.add_command(restore_command)
     from .imports.cli import import_cli
 
     app.cli.add_command(import_cli)  # import outlets FILE: the spreadsheet import's twin
@@ -201,6 +247,12 @@ def init_app(app: Flask) -> None:
     from .api.cli import api_token_cli
 
     app.cli.add_command(api_token_cli)  # api-token create EMAIL --scope read --days 90 --name NAME; list; revoke
+    from .certification.cli import certificates_cli
+
+    app.cli.add_command(certificates_cli)  # certificates dev-keys [--if-missing]: the test signing authority
+    from .storage_cli import storage_cli
+
+    app.cli.add_command(storage_cli)  # storage migrate [--to s3://bucket/prefix]: local folders to the object store
     app.cli.add_command(curriculum_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_demo)

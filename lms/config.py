@@ -16,6 +16,9 @@ class Defaults:
     #: LMS_DATABASE_LOCK_TIMEOUT_MS: how long a request waits for a lock another writer holds (SQLite's busy
     #: timeout, PostgreSQL's lock_timeout) before it gets a 503 "busy, try again" page
     DATABASE_LOCK_TIMEOUT_MS = 10_000
+    #: LMS_PG_BIN_DIR: the folder of pg_dump/pg_restore for `flask backup`/`restore` (default: the server's
+    #: major version under /usr/lib/postgresql, else PATH)
+    PG_BIN_DIR: str | None = None
 
     #: absolute public URL of the site, used for links that leave the site (QR codes, calendar feeds)
     BASE_URL = "http://127.0.0.1:5000"
@@ -221,6 +224,8 @@ class Defaults:
     SIGNING_P12_PASSWORD: str | None = None
     #: an RFC 3161 timestamping authority: signatures become PAdES B-T instead of B-B
     TSA_URL: str | None = None
+    #: largest PDF the public "Periksa berkas" page checks (read in memory, never stored)
+    CERTIFICATE_FILE_CHECK_MAX_BYTES = 10 * 1024 * 1024
     #: the Ed25519 key (PEM, PKCS#8) signing the Open Badges credentials; default instance/credential-key.pem
     CREDENTIAL_KEY_FILE: str | None = None
 

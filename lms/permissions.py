@@ -413,6 +413,8 @@ RULES: dict[str, Callable[..., bool]] = {
     "certificates.enrolment": lambda u, obj: can_certify_enrolment(u, obj),
     "certificates.cohort": lambda u, obj: can_certify_cohort(u, obj),
     "certificate_job.view": lambda u, obj: can_view_certificate_job(u, obj),
+    #: the designs' logos, signatories and stamp (lms/certification/branding.py): admins only
+    "certificates.branding": lambda u, obj=None: is_admin(u),
     # end certificates
     # training sessions (the rules themselves: lms/sessions/rules.py)
     "sessions.list": lambda u, obj=None: _is(u, Role.ADMIN, Role.COORDINATOR, Role.MENTOR, Role.TRAINEE),
@@ -580,7 +582,10 @@ def init_app(app: Flask) -> None:
     def _inject() -> dict[str, Any]:
         from .people.forms import ROLE_LABELS
 
-        return {"can": lambda action, obj=None: can(current_user, action, obj), "Role": Role,
+        # the user behind the proxy, resolved once per render: a page asks ``can`` some fifty times
+        # (the menu), and each attribute read through the proxy costs a Flask-Login lookup
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        return {"can": lambda action, obj=None: can(user, action, obj), "Role": Role,
                 "role_label": lambda role: ROLE_LABELS[getattr(role, "value", role)]}
 
 

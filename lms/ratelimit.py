@@ -8,8 +8,9 @@ What is limited, each a moving window ("at most N within any minute"), by the cl
 the app's trusted-proxy handling gives it (``TRUSTED_PROXIES``: a forged ``X-Forwarded-For`` moves
 nothing when no proxy is trusted):
 
-- ``verify``: the public certificate verify page and its JSON twin (/api/v1/certificates/verify/…),
-  one budget per address: RATELIMIT_VERIFY (unset: CERTIFICATE_VERIFY_PER_MINUTE per minute);
+- ``verify``: the public certificate verify page, its JSON twin (/api/v1/certificates/verify/…) and
+  the credential check (/kredensial/periksa), one budget per address: RATELIMIT_VERIFY (unset:
+  CERTIFICATE_VERIFY_PER_MINUTE per minute);
 - ``login``: sign-in POSTs (password, phone code request, code entry, second-factor step), one
   budget per address: RATELIMIT_LOGIN;
 - ``api``: every request under /api/, per Bearer token (the start of its SHA-256), per address
@@ -61,8 +62,9 @@ LOGIN_ENDPOINTS = frozenset({
     "people.login_phone_code",  # enter that code
     "security.verify",          # the second factor after the password
 })
-#: the public certificate verification, as a page and as JSON (one budget for both)
-VERIFY_ENDPOINTS = frozenset({"certification.verify", "api.certificate_verify"})
+#: the public certificate verification, as a page and as JSON, and the credential check (one budget for all)
+VERIFY_ENDPOINTS = frozenset({"certification.verify", "api.certificate_verify", "credentials.verify_page",
+                              "certification.verify_file"})  # and the PDF check ("Periksa berkas")
 API_PREFIX = "/api/"
 
 

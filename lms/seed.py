@@ -178,7 +178,6 @@ def seed_evidence(cohort: "Cohort") -> int:
         has_evidence = set(db.session.scalars(sa.select(Evidence.outlet_id).distinct()))
         coordinators = {u.region_id: u for u in db.session.scalars(sa.select(User).where(User.role == Role.COORDINATOR))}
         scan = _demo_scan()
-        scan_dir = _demo_scan_dir()
 
         def at(d: date, hour: int = 3) -> datetime:
             return datetime(d.year, d.month, d.day, hour, 0, tzinfo=timezone.utc)
@@ -217,7 +216,7 @@ def seed_evidence(cohort: "Cohort") -> int:
                               issued_on=issued, issuing_office="OSS" if nib else f"PTSP Kecamatan {outlet.kecamatan.name}",
                               file=StoredFile(path=f"demo/{outlet.code}-izin.pdf", sha256=scan[0], size=len(scan[1]),
                                               content_type="application/pdf", original_name="izin.pdf"), **base)
-                (scan_dir / f"{outlet.code}-izin.pdf").write_bytes(scan[1])
+                _store_demo_scan(f"{outlet.code}-izin.pdf", scan[1])
                 sub = date(2018, 5, rng.randint(2, 28))
                 if roll < 0.70:
                     decided(lic, outlet, EvidenceStatus.VERIFIED, sub + timedelta(days=rng.randint(1, 9)), sub)
@@ -291,12 +290,12 @@ def _demo_scan() -> tuple[str, bytes]:
     return hashlib.sha256(data).hexdigest(), data
 
 
-def _demo_scan_dir():  # type: ignore[no-untyped-def]
-    from .files import upload_root
+def _store_demo_scan(name: str, data: bytes) -> None:
+    """A demo scan as the StoredFile ``demo/<name>`` of the area ``uploads`` (lms/storage.py)."""
+    from .files import AREA
+    from .storage import storage
 
-    path = upload_root() / "demo"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    storage().put(AREA, f"demo/{name}", data)
 
 
 def seed_history(cohort: "Cohort") -> None:
@@ -360,8 +359,12 @@ def seed_all(today: date | None = None) -> SeedReport:
             report.add(kind, count)
     if report.created:  # the 2018 part was (re)written: date its steps (never again: later steps are today's)
         seed_history(cohort)
+    from .certification.branding import seed_branding
     from .certification.seed import seed_certificates
 
+    n = seed_branding()  # placeholder logos and signatures (certificates/_placeholders), before any certificate
+    if n:
+        report.add("certificate_branding", n)
     n = seed_certificates()
     if n:
         report.add("certificate", n)
@@ -587,7 +590,6 @@ def seed_current(today: date, report: SeedReport | None = None) -> "Cohort":
 
         # evidence: licences, marketing steps, monthly reports, financing
         scan = _demo_scan()
-        scan_dir = _demo_scan_dir()
         month = date(today.year, today.month, 1)
         months = []
         for _n in range(3):
@@ -612,7 +614,7 @@ def seed_current(today: date, report: SeedReport | None = None) -> "Cohort":
             n_evidence += 1
 
         def licence(outlet: Outlet, number: str, issued: date) -> Licence:
-            (scan_dir / f"{outlet.code}-nib.pdf").write_bytes(scan[1])
+            _store_demo_scan(f"{outlet.code}-nib.pdf", scan[1])
             return Licence(stage_key="perizinan", licence_type=LicenceType.NIB, number=number, issued_on=issued,
                            issuing_office="OSS",
                            file=StoredFile(path=f"demo/{outlet.code}-nib.pdf", sha256=scan[0], size=len(scan[1]),

@@ -14,6 +14,7 @@ BENCHMARKS = {
     "certificates": "tests.bench_certificates:main",
     "dashboard": "tests.bench_dashboard:main",
     "import": "tests.bench_import:main",
+    "load": "tests.bench_load:main",
     "notifications": "tests.bench_notifications:main",
 }
 

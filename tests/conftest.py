@@ -362,6 +362,20 @@ def webhook_receiver():  # type: ignore[no-untyped-def]
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    """moto's S3 server in its own process (tests/servers.py), with its dummy AWS credentials in the
+    environment for the whole run; each test makes its own bucket (``s3_server.bucket()``)."""
+    from tests.servers import S3Server
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in S3Server.ENV.items():
+            mp.setenv(name, value)
+        server = S3Server().start()
+        yield server
+        server.stop()
+
+
 @pytest.fixture
 def channels(app, smtp_server, whatsapp_server):  # type: ignore[no-untyped-def]
     """E-mail and WhatsApp configured against the local servers."""

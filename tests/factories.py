@@ -355,7 +355,18 @@ class WorldMixin:
                                                payload={"id": "msg_grid", "type": "webhook.ping"}, attempts=6,
                                                status=WebhookStatus.FAILED, last_status_code=500, last_error="HTTP 500")
             self.db.session.add_all([webhook, webhook_delivery])
-        return World(webhook=webhook, webhook_delivery=webhook_delivery, data_export=data_export, data_request=data_request, breach=breach, owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
+        # certificate branding (helper "branding"): a saved version of the Bimtek design with a logo, and the
+        # admin's staged change waiting on its preview page (made after ``certificate``, which has none)
+        import io
+
+        from lms.certification import branding
+
+        bimtek = branding.design_by_key("bimtek")
+        signers = [branding.SignatoryInput("Kepala Uji", "Kepala Dinas Uji")]
+        branding_version = branding.save(users["admin"], bimtek, branding.stage(users["admin"], bimtek, branding.BrandingInput(
+            signatories=signers, logo_left=branding.Upload(io.BytesIO(tiny_png((64, 64))), "logo.png"))))
+        branding_token = branding.stage(users["admin"], bimtek, branding.BrandingInput(signatories=signers))
+        return World(branding_version=branding_version, branding_token=branding_token, webhook=webhook, webhook_delivery=webhook_delivery, data_export=data_export, data_request=data_request, breach=breach, owner=owner, other=other, mentor=mentor, users=users, outlet=owner.managed_outlet,
                      cohort=cohort, cohort_multi=cohort_multi, enrolment=enrolment, evidence=evidence,
                      pending=pending, setup_token=token, visit=visit, action_item=visit.action_items[0],
                      photo=visit.photos[0], session=session, certificate=certificate, job=job,
@@ -388,7 +399,9 @@ def endpoint_urls(w: World) -> dict[str, str]:
     return {
         "core.index": "/",
         "core.home": "/home",
-        "core.healthz": "/healthz",
+        "ops.healthz": "/healthz",
+        "ops.readyz": "/readyz",
+        "ops.metrics": "/metrics",
         "core.set_language": "/lang",
         "people.login": "/login",
         "people.logout": "/logout",
@@ -444,6 +457,7 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "visits.dashboard": "/visits/dashboard",
         "visits.export": "/visits/export",
         "certification.verify": f"/verify/{w.certificate.verification_code}",
+        "certification.verify_file": "/verify/berkas",
         "certification.mine": "/certificates/mine",
         "certification.index": "/certificates",
         "certification.detail": f"/certificates/{w.certificate.id}",
@@ -460,6 +474,10 @@ def endpoint_urls(w: World) -> dict[str, str]:
         "certification.job_status": f"/certificates/jobs/{w.job.id}/status.json",
         "certification.job_retry": f"/certificates/jobs/{w.job.id}/retry",
         "certification.job_zip": f"/certificates/jobs/{w.job.id}/zip",
+        "credentials.issuer_profile": "/kredensial/penerbit",
+        "credentials.status_list": "/kredensial/status/1",
+        "credentials.download": f"/certificates/{w.certificate.id}/credential.json",
+        "credentials.verify_page": "/kredensial/periksa",
         "dashboard.index": "/dashboard",
         "dashboard.managers": "/dashboard/managers?stage=pelatihan",
         "sessions.schedule": "/sessions",
@@ -532,6 +550,13 @@ def endpoint_urls(w: World) -> dict[str, str]:
         # the JSON API's token page (helper E; the API's operations are tested in tests/test_api*.py)
         "api_tokens.index": "/akun/token-api",
         "api_tokens.revoke": "/akun/token-api/999999/cabut",
+        # certificate branding (helper "branding"): the admin's pages, the saved version's logo, the staged change
+        "branding.index": "/admin/branding",
+        "branding.edit": "/admin/branding/bimtek",
+        "branding.preview": f"/admin/branding/bimtek/preview/{w.branding_token}",
+        "branding.preview_pdf": f"/admin/branding/bimtek/preview/{w.branding_token}/pdf",
+        "branding.save": f"/admin/branding/bimtek/preview/{w.branding_token}/save",
+        "branding.image": f"/admin/branding/bimtek/image/logo_left?v={w.branding_version.id}",
         # webhooks (helper F): the admin's endpoint and its failed delivery
         "webhooks.index": "/admin/webhooks",
         "webhooks.create": "/admin/webhooks/new",

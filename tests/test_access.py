@@ -33,7 +33,11 @@ ALL = lambda code: (code,) * len(GRID_ROLES)  # noqa: E731
 SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("core.index", "GET", {}, ALL(302)),
     ("core.home", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
-    ("core.healthz", "GET", {}, ALL(200)),
+    # operations (lms/ops): public, outside every gate; /metrics answers the test client because it
+    # connects from 127.0.0.1 and no METRICS_TOKEN is set (tests/test_observability.py: the refusals)
+    ("ops.healthz", "GET", {}, ALL(200)),
+    ("ops.readyz", "GET", {}, ALL(200)),
+    ("ops.metrics", "GET", {}, ALL(200)),
     ("core.set_language", "GET", {}, ALL(405)),
     ("people.login", "GET", {}, (200, 302, 302, 302, 302, 302, 302, 302)),
     ("people.login", "POST", {}, (200, 302, 302, 302, 302, 302, 302, 302)),
@@ -112,6 +116,8 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("visits.export", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     # certificates: the owner's Bimtek certificate (3171 session) and a bulk run for that session
     ("certification.verify", "GET", {}, ALL(200)),
+    ("certification.verify_file", "GET", {}, ALL(200)),
+    ("certification.verify_file", "POST", {}, ALL(422)),  # no file: the form says so, nothing is kept
     ("certification.mine", "GET", {}, (L, 200, 200, 403, 403, 403, 403, 403)),
     ("certification.index", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("certification.detail", "GET", {}, (L, 404, 200, 404, 200, 404, 200, 200)),
@@ -136,6 +142,13 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("certification.job_zip", "GET", {}, (L, 403, 403, 403, 200, 404, 200, 200)),
     ("certification.job_retry", "GET", {}, ALL(405)),
     ("certification.job_retry", "POST", {}, (L, 403, 403, 403, 302, 404, 302, 302)),
+    # Open Badges credentials (helper "badges"): the public profile, status list and check page; the
+    # certificate's signed .json follows the PDF's rule; the check page's empty POST is a form error
+    ("credentials.issuer_profile", "GET", {}, ALL(200)),
+    ("credentials.status_list", "GET", {}, ALL(200)),
+    ("credentials.download", "GET", {}, (L, 404, 200, 404, 200, 404, 200, 200)),
+    ("credentials.verify_page", "GET", {}, ALL(200)),
+    ("credentials.verify_page", "POST", {}, ALL(422)),
     ("dashboard.index", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("dashboard.managers", "GET", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     # training sessions: the upcoming 3171 Bimtek of the owner's cohort (the other trainee is not enrolled)
@@ -244,6 +257,16 @@ SAFE_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("webhooks.delete", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
     ("webhooks.ping", "GET", {}, ALL(405)),
     ("webhooks.retry", "GET", {}, ALL(405)),
+    # certificate branding (helper "branding"), admins only: ``branding_version`` a saved version of the Bimtek
+    # design with a logo, ``branding_token`` the admin's staged change (its preview renders a sample PDF); an
+    # empty form is 422 (no signatory)
+    ("branding.index", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("branding.edit", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("branding.edit", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 422)),
+    ("branding.preview", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("branding.preview_pdf", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("branding.image", "GET", {}, (L, 403, 403, 403, 403, 403, 403, 200)),
+    ("branding.save", "GET", {}, ALL(405)),
     # personal data: "Data saya" (helper B). ``data_export`` is the owner's ready copy: theirs alone (admins
     # too get 404); asking for a copy is an action row; who looked at whom is for admins
     ("privacy.my_data", "GET", {}, (L, 200, 200, 200, 200, 200, 200, 200)),
@@ -298,6 +321,7 @@ ACTION_ROWS: list[tuple[str, str, dict[str, str], tuple]] = [
     ("webhooks.set_active", "POST", {"active": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
     ("webhooks.rotate", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),
     ("webhooks.delete", "POST", {"confirmed": "1"}, (L, 403, 403, 403, 403, 403, 403, 302)),  # it deletes: late
+    ("branding.save", "POST", {}, (L, 403, 403, 403, 403, 403, 403, 302)),  # a new branding version
     ("people.logout", "POST", {}, (L, 302, 302, 302, 302, 302, 302, 302)),
 ]
 

@@ -143,10 +143,12 @@ def test_page_size_from_the_environment_is_used(db_url, tmp_path, monkeypatch, f
 
 # --- health ----------------------------------------------------------------------------------------
 
-def test_healthz(client, db):
+def test_healthz_and_readyz(client, db):
     r = client.get("/healthz")
+    assert r.status_code == 200 and r.get_data(as_text=True) == "ok"
+    r = client.get("/readyz")
     assert r.status_code == 200 and r.is_json
-    assert r.json == {"database": "ok", "status": "ok"}
+    assert r.json == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
     # which database (or version) runs behind the site is nobody's business
     body = r.get_data(as_text=True).lower()
     assert db.engine.dialect.name not in body and "sqlite" not in body and "postgres" not in body

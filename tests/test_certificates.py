@@ -20,6 +20,7 @@ from lms.certification import services
 from lms.certification.models import Certificate, CertificateCounter, CertificateStatus
 from lms.errors import Invalid, NotAllowed
 from lms.permissions import SYSTEM
+from lms.storage import storage
 
 
 # --- reading a PDF back -------------------------------------------------------------------------
@@ -112,14 +113,14 @@ def test_downloading_again_returns_the_same_bytes_with_the_stored_sha256(client,
     assert first == second
     db.session.refresh(cert)
     assert cert.pdf_sha256 == hashlib.sha256(first).hexdigest() and cert.pdf_size == len(first)
-    assert services.pdf_file(cert).read_bytes() == first
+    assert storage().get("certificates", cert.pdf_path) == first
 
 
 def test_certificate_dir_is_configurable(app, factory, tmp_path):
     app.config["CERTIFICATE_DIR"] = str(tmp_path / "elsewhere")
     cert = factory.certificate()
     services.ensure_pdf(cert)
-    assert services.pdf_file(cert).is_relative_to(tmp_path / "elsewhere")
+    assert storage().local_path("certificates", cert.pdf_path).is_relative_to(tmp_path / "elsewhere")
 
 
 def test_a_name_with_markup_is_printed_literally_and_nothing_is_fetched(client, factory, login_as):

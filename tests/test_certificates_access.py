@@ -26,6 +26,8 @@ STAFF_ACTS = (L, 403, 403, 403, 302, 404, 302, 302)
 #: (endpoint, method, url key, form data, expected per role)
 ROWS = [
     ("certification.verify", "GET", "verify", {}, ALL(200)),
+    ("certification.verify_file", "GET", "verify_file", {}, ALL(200)),
+    ("certification.verify_file", "POST", "verify_file", {}, ALL(422)),  # no file: the form says so
     ("certification.mine", "GET", "mine", {}, (L, 200, 200, 403, 403, 403, 403, 403)),
     ("certification.index", "GET", "index", {}, (L, 403, 403, 403, 200, 200, 200, 200)),
     ("certification.detail", "GET", "detail", {}, (L, 200, 404, 404, 200, 404, 200, 200)),
@@ -70,6 +72,7 @@ def _world(factory):  # type: ignore[no-untyped-def]
              "coord_all": factory.user("coordinator", region=None), "admin": factory.user("admin", region=None)}
     urls = {
         "verify": f"/verify/{cert.verification_code}",
+        "verify_file": "/verify/berkas",
         "mine": "/certificates/mine",
         "index": "/certificates",
         "detail": f"/certificates/{cert.id}",

@@ -24,6 +24,7 @@ from lms.people.models import PasswordSetupToken, Role, User
 from lms.permissions import SYSTEM
 from lms.places.models import Outlet, OutletManagerTerm
 from lms.programme.models import Enrolment, EnrolmentStage, EnrolmentStatus
+from lms.storage import storage
 
 HEADER = ["Kode e-Warong", "Nama e-Warong", "Nama KUBE", "Alamat", "Kelurahan", "Kecamatan", "No Telp e-Warong",
           "Nama Pengelola", "Email", "No HP", "Tanggal Bergabung"]
@@ -199,7 +200,7 @@ def test_upload_preview_then_confirm(client, db, login_as, upload, app):
     assert "Pratinjau impor" in html and "Ya, impor sekarang" in html
     assert counts(db) == before  # nothing written by the preview
     token = token_of(r)
-    assert (staging.root() / token).exists()
+    assert storage().exists(staging.AREA, token)
 
     r = confirm(client, token)
     assert r.status_code == 200, r.get_data(as_text=True)[:3000]
@@ -227,7 +228,7 @@ def test_upload_preview_then_confirm(client, db, login_as, upload, app):
     assert len(set(links)) == 3
     assert client.get(links[0].split("5000", 1)[1]).status_code == 200
     # the file is gone; a second click does not import twice
-    assert not (staging.root() / token).exists()
+    assert not storage().exists(staging.AREA, token)
     r = confirm(client, token)
     assert r.status_code == 302 and r.headers["Location"].endswith("/outlets")
     assert "sudah diimpor" in client.get("/outlets").get_data(as_text=True)
@@ -241,7 +242,7 @@ def test_preview_with_errors_has_no_confirm_button_and_stores_nothing(client, lo
     assert r.status_code == 200
     assert "Ya, impor sekarang" not in html and 'name="token"' not in html
     assert "Kecamatan &#34;Atlantis&#34; tidak dikenal." in html
-    assert list(staging.root().iterdir()) == []
+    assert list(storage().keys(staging.AREA)) == []
 
 
 def test_large_preview_shows_all_errors_but_not_every_row(client, login_as, upload):
@@ -516,7 +517,7 @@ def test_expired_and_unknown_tokens_send_back_to_the_upload_form(client, login_a
 def test_a_tampered_staged_file_is_not_imported(client, login_as, upload, db):
     login_as("coordinator", region="3171")
     token = token_of(upload(csv_bytes([HEADER, row(1)])))
-    (staging.root() / token).write_bytes(csv_bytes([HEADER, row(1), row(2)]))
+    storage().put(staging.AREA, token, csv_bytes([HEADER, row(1), row(2)]))
     before = counts(db)
     r = confirm(client, token)
     assert r.status_code == 302

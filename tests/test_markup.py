@@ -24,15 +24,18 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 #: non-HTML endpoints the crawl need not fetch (files: PDFs, spreadsheets, calendars, images)
 FILES = {"certification.download", "certification.job_zip", "programme.evidence_file", "visits.visit_photo",
          "visits.export", "reports.download", "audit.export_log", "imports.template", "sessions.session_ics",
-         "sessions.feed", "sessions.qr_svg", "certification.job_status", "visits.csrf_token", "core.healthz"}
+         "sessions.feed", "sessions.qr_svg", "certification.job_status", "visits.csrf_token", "ops.healthz",
+         "ops.readyz", "ops.metrics", "branding.preview_pdf", "branding.image",
+         "credentials.issuer_profile", "credentials.status_list", "credentials.download"}
 
 #: forms posted empty, to check the markup of their error messages
 ERROR_FORMS = {
-    "anonymous": ("/login",),
+    "anonymous": ("/login", "/kredensial/periksa"),
     "trainee": ("/account/password", "/outlets/{outlet}/evidence/licence/new", "/outlets/{outlet}/evidence/report/new"),
     "mentor": ("/visits/new",),
     "coordinator": ("/sessions/new", "/cohorts/new", "/outlets/new"),
-    "admin": ("/users/new", "/users/{owner}/active", "/users/{owner}/reset-password"),  # (the last: a confirm page)
+    "admin": ("/users/new", "/users/{owner}/active", "/users/{owner}/reset-password",  # (the last: a confirm page)
+              "/admin/branding/bimtek"),
 }
 
 

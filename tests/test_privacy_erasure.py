@@ -24,6 +24,7 @@ from lms.notifications.models import Notification
 from lms.permissions import SYSTEM
 from lms.privacy import erasure
 from lms.privacy.models import DataRequest, RequestKind, RequestStatus
+from lms.storage import storage
 from tests.factories import tiny_png
 
 NAME = "Siti Aminah Lubis"
@@ -375,7 +376,7 @@ def test_erasure_leaves_no_trace_yet_keeps_counts_verify_pages_and_other_people(
     assert all(p.exists() for p in neighbour_files)
     assert not her_outlet_photo[0].exists()  # a photo of her outlet from her time
     assert [p.exists() for p in cert_pdfs].count(True) == 1  # the neighbour's PDF stays
-    assert not (staging.root() / w["staged"][0]).exists() and (staging.root() / w["staged"][1]).exists()
+    assert not storage().exists(staging.AREA, w["staged"][0]) and storage().exists(staging.AREA, w["staged"][1])
 
     # the account: anonymised, signed out for good
     assert person.full_name == f"Pengguna dihapus #{person.id}"

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from lms.audit.models import AuditEntry
 from lms.db import transaction, utcnow
 from lms.privacy import export
+from lms.storage import storage
 from lms.privacy.models import Consent, ConsentKind, DataRequest, RequestKind, RequestStatus
 from tests.factories import tiny_pdf, tiny_png
 
@@ -300,7 +301,7 @@ def test_only_i_may_download_my_copy_and_only_while_it_is_valid(app, client, log
     assert client.get("/privasi/data-saya/salinan/abc/unduh").status_code == 404
     # past its time: 404, and the retention job deletes it (idempotent)
     req = db.session.get(DataRequest, req_id)
-    path = export.stored_path(req.file_key)
+    path = storage().local_path(export.AREA, req.file_key)
     assert path is not None and path.exists()
     with transaction():
         req.expires_at = utcnow() - timedelta(seconds=1)
@@ -406,7 +407,7 @@ def test_a_failed_build_leaves_no_file_and_says_so(app, client, login_as, factor
     assert export.build_export(req_id) is False
     req = db.session.get(DataRequest, req_id)
     assert req.status is RequestStatus.FAILED and req.response == "RuntimeError" and req.file_key is None
-    assert [p.name for p in export.exports_root().iterdir()] == []
+    assert export.export_keys() == []
     assert export.build_export(req_id) is False  # not pending any more: nothing happens
     r = client.get(f"/privasi/data-saya/salinan/{req_id}/unduh")
     assert r.status_code == 404
@@ -417,7 +418,7 @@ def test_a_file_missing_on_the_server_is_listed_not_fatal(app, client, login_as,
     from lms import files
 
     app.config["DATA_EXPORT_WORKER"] = "inline"
-    files.open_stored(rich.licence.file).unlink()
+    storage().delete(files.AREA, rich.licence.file.path)
     login_as(rich.me)
     req_id = _request(client)
     assert db.session.get(DataRequest, req_id).status is RequestStatus.READY
@@ -456,7 +457,7 @@ def test_erasure_can_remove_a_persons_copies(app, client, login_as, factory, db)
     app.config["DATA_EXPORT_WORKER"] = "inline"
     me = login_as(factory.user("trainee", region="3171"))
     req_id = _request(client)
-    path = export.stored_path(db.session.get(DataRequest, req_id).file_key)
+    path = storage().local_path(export.AREA, db.session.get(DataRequest, req_id).file_key)
     assert export.delete_exports_of(me.id) == 1
     db.session.expire_all()
     assert not path.exists() and db.session.get(DataRequest, req_id).status is RequestStatus.EXPIRED

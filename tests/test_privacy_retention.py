@@ -17,6 +17,7 @@ from lms.people.models import LoginFailure, PasswordSetupToken, Role, SignInCode
 from lms.people.security_models import RecoveryCode, SecondFactorFailure, UserSession
 from lms.permissions import SYSTEM
 from lms.privacy import retention
+from lms.storage import storage
 
 IP = "203.0.113.77"
 DAY = timedelta(days=1)
@@ -215,12 +216,13 @@ def test_export_files_are_deleted_after_7_days(app, factory):
     from lms.privacy import export
     from lms.privacy.models import DataRequest, RequestStatus
 
+    app.config["DATA_EXPORT_WORKER"] = "off"  # built here, not raced by the worker thread
     user = factory.user("trainee")
     req, _created = export.request_export(user)
     assert export.build_export(req.id)
     db.session.refresh(req)
     assert req.status is RequestStatus.READY and req.expires_at is not None
-    path = export.stored_path(req.file_key)
+    path = storage().local_path(export.AREA, req.file_key)
     assert path is not None and path.exists()
     assert (req.expires_at - utcnow()) > 6 * DAY  # kept DATA_EXPORT_DAYS (7)
     assert retention.run_retention(SYSTEM, utcnow() + 6 * DAY).counts["exports.files"] == 0

@@ -100,18 +100,19 @@ def test_default_upload_limit_is_5_mb(app):
 
 def test_a_scan_written_in_a_transaction_that_rolls_back_is_removed(app, db):
     from lms.db import transaction
-    from lms.files import check_upload, open_stored, store
+    from lms.files import AREA, check_upload, store
+    from lms.storage import storage
 
     upload = check_upload(io.BytesIO(tiny_pdf()), "nib.pdf")
     with pytest.raises(RuntimeError):
         with transaction():
             row = store(upload, None)
-            written = open_stored(row)
+            written = storage().local_path(AREA, row.path)
             assert written.exists()
             raise RuntimeError("the rest of the action failed")
     assert not written.exists(), "an orphan file stayed on disk"
     with transaction():
-        kept = open_stored(store(upload, None))
+        kept = storage().local_path(AREA, store(upload, None).path)
     db.session.rollback()  # a later rollback does not touch files of committed transactions
     assert kept.exists()
 

@@ -1,7 +1,7 @@
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json["database"] == "ok"
+    assert client.get("/readyz").json["checks"]["database"] == "ok"
 
 
 def test_login_page(client):

@@ -92,7 +92,7 @@ def test_trainees_are_not_offered_a_second_factor(client, login_as):
 # --- the gate: coordinators and admins enrol before anything else -----------------------------
 
 ALLOWED = {"security.two_factor", "security.two_factor_confirm", "people.logout", "core.set_language",
-           "core.healthz"}
+           "ops.healthz", "ops.readyz", "ops.metrics"}
 
 
 @pytest.mark.parametrize("role", ["coordinator", "admin"])

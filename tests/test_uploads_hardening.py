@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from lms.errors import Invalid
-from lms.files import CheckedUpload, check_upload, open_stored, store
+from lms.files import CheckedUpload, check_upload, read_stored, store
 from lms.programme.models import Evidence, StoredFile
 from tests.factories import jpeg_with_gps, tiny_pdf
 from tests.hostile_files import png_declaring
@@ -159,7 +159,7 @@ def test_a_licence_scan_is_stored_without_exif_or_gps_and_still_opens(client, fa
     r = _post_licence(client, trainee.managed_outlet.id, original, "izin.jpg")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     row = _stored(db)
-    data = open_stored(row).read_bytes()
+    data = read_stored(row)
     assert row.content_type == "image/jpeg" and row.size == len(data)
     assert b"KameraUji" not in data and b"Kenari" not in data and b"xmpmeta" not in data
     with Image.open(io.BytesIO(data)) as img:
@@ -200,7 +200,7 @@ def test_pdfs_are_stored_exactly_as_sent(app, db):
     pdf = tiny_pdf()
     with transaction():
         row = store(check_upload(io.BytesIO(pdf), "nib.pdf"), None)
-    assert open_stored(row).read_bytes() == pdf
+    assert read_stored(row) == pdf
 
 
 def test_store_cleans_an_image_that_did_not_come_through_check_upload(app, db):
@@ -210,7 +210,7 @@ def test_store_cleans_an_image_that_did_not_come_through_check_upload(app, db):
     raw = CheckedUpload(jpeg_with_gps(), "image/jpeg", "buku-kas.jpg")
     with transaction():
         row = store(raw, None)
-    data = open_stored(row).read_bytes()
+    data = read_stored(row)
     assert b"KameraUji" not in data
     with Image.open(io.BytesIO(data)) as img:
         assert GPS not in img.getexif() and img.size == (32, 24)
@@ -239,7 +239,7 @@ def test_the_monthly_report_attachment_gets_the_same_checks(client, factory, log
     r = client.form_post(f"/outlets/{outlet_id}/evidence/report/new",
                          dict(form, attachment=(io.BytesIO(_jpeg()), "kas.jpg")), content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    data = open_stored(_stored(db)).read_bytes()
+    data = read_stored(_stored(db))
     assert b"KameraUji" not in data
     with Image.open(io.BytesIO(data)) as img:
         assert len(img.getexif()) == 0

@@ -77,7 +77,7 @@ def certificate_verify(code: str):
     dates = None
     if design is not None:
         try:
-            dates = certification.render_context(cert)["subject_dates"] or None
+            dates = certification.subject_dates(cert) or None
         except (Invalid, KeyError, ValueError):
             dates = None
     lang = present.lang()

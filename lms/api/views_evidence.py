@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask import send_file, url_for
+from flask import url_for
 
 from .. import files, permissions
 from ..errors import Invalid
@@ -165,16 +165,13 @@ def evidence_file(evidence_id: int):
     if ev.file is None:
         raise not_found()
     try:
-        path = files.open_stored(ev.file)
+        resp = files.send(ev.file, as_attachment=True,
+                          download_name=f"bukti-{ev.id}.{files.EXTENSIONS[ev.file.content_type]}")
     except FileNotFoundError:
         raise not_found() from None
-    if not path.exists():
-        raise not_found()
     from ..privacy import access
 
     access.record_outlet_file(actor(), ev.outlet_id, ev.created_at, f"evidence:{ev.id}")
-    resp = send_file(path, mimetype=ev.file.content_type, as_attachment=True, max_age=0,
-                     download_name=f"bukti-{ev.id}.{files.EXTENSIONS[ev.file.content_type]}")
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return resp

@@ -103,6 +103,7 @@ ACTION_LABELS: dict[str, Any] = {
     "certificate.revoked": _l("Sertifikat dicabut"),
     "certificate.bulk_started": _l("Penerbitan sertifikat massal dimulai"),
     "certificate.bulk_retried": _l("Penerbitan sertifikat massal diulang"),
+    "certificate.branding_changed": _l("Tampilan sertifikat diubah (logo, penanda tangan, stempel)"),
     "export.downloaded": _l("Data diekspor"),
     "outlets.imported": _l("e-Warong dan pengelola diimpor dari spreadsheet"),
     "session.backdated": _l("Bimtek yang sudah berlangsung dicatat"),
@@ -139,6 +140,9 @@ ACTION_LABELS: dict[str, Any] = {
     "webhook.retried": _l("Kiriman webhook diulang"),
     "demo.seeded": _l("Data demo dibuat"),
     "demo.sessions_seeded": _l("Jadwal Bimtek demo dibuat"),
+    # backups (lms/backup.py, `flask backup` / `flask restore`)
+    "system.backup_created": _l("Cadangan data dibuat"),
+    "system.restored": _l("Data dipulihkan dari cadangan"),
 }
 
 def action_label(action: str) -> str:
@@ -165,7 +169,7 @@ def target_label(target_type: str | None) -> str:
              "broadcast": _("Pengumuman"), "delivery": _("Pesan"), "deliverie": _("Pesan"),
              "data_request": _("Permintaan data pribadi"),
              "breach_notice": _("Kebocoran data pribadi"), "api_token": _("Token API"),
-             "webhook_endpoint": _("Endpoint webhook")}
+             "webhook_endpoint": _("Endpoint webhook"), "certificate_branding": _("Tampilan sertifikat")}
     return names.get(target_type or "", target_type or "")
 
 

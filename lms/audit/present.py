@@ -147,6 +147,13 @@ DETAIL_LABELS: dict[str, Any] = {
     "deliveries": _l("Riwayat kiriman yang ikut dihapus"),
     "delivery": _l("Id kiriman webhook"),
     "whatsapp": _l("Setuju menerima WhatsApp"),
+    # certificate branding (lms/certification/branding.py)
+    "design": _l("Desain sertifikat"),
+    "previous_version": _l("Versi sebelumnya"),
+    "signatories": _l("Penanda tangan"),
+    "images": _l("Gambar"),
+    # backups
+    "files": _l("Berkas"),
 }
 
 #: detail keys holding the id of an object: key → kind (see NAMES)
@@ -212,6 +219,7 @@ FIELD_LABELS: dict[str, Any] = {
     "status": _l("Status"), "month": _l("Bulan"), "turnover": _l("Omzet"), "expenses": _l("Pengeluaran"),
     "url": _l("Tautan"), "licence_type": _l("Jenis izin"),
     "events": _l("Peristiwa"),  # a webhook endpoint's
+    "organisers": _l("Diselenggarakan oleh"),  # a session's (printed on its certificates)
     # an erasure's counts (lms/privacy/erasure.py)
     "sign_in": _l("Data masuk dan kontak dihapus"), "notifications": _l("Notifikasi dihapus"),
     "messages": _l("Pesan dikosongkan"), "texts": _l("Teks yang ditulisnya"), "certificates": _l("Sertifikat tanpa nama"),

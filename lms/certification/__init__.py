@@ -30,6 +30,8 @@ def warn_if_slow_fonts(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .branding_views import bp as branding_bp
     from .jobs import worker_command
 
     app.cli.add_command(worker_command)
+    app.register_blueprint(branding_bp)  # the admins' branding pages (/admin/branding)

@@ -17,7 +17,7 @@ from ..sessions.models import TrainingSession
 from .designs import Design
 from .models import CertificateJob, CertificateJobItem, JobItemStatus
 from .eligibility import Candidate, _require, cohort_candidates, session_candidates
-from .pdf import pdf_file
+from .pdf import open_pdf
 
 
 # --- bulk runs ------------------------------------------------------------------------------------------
@@ -97,8 +97,19 @@ def job_items(job: CertificateJob) -> list[CertificateJobItem]:
                                    .order_by(CertificateJobItem.holder_name, CertificateJobItem.id)))
 
 
+def _zip_time(at: Any) -> tuple[int, int, int, int, int, int]:
+    """A ZIP entry's time: when the PDF was rendered, in WIB (ZIP times have no zone)."""
+    from ..i18n import to_wib
+
+    t = to_wib(at) if at is not None else None
+    if t is None or t.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    return (t.year, t.month, t.day, t.hour, t.minute, t.second)
+
+
 def job_zip(actor: Any, job: CertificateJob) -> Any:
     """A temporary file holding a ZIP of the run's certificates (rendered ones), rewound; the caller closes it."""
+    import shutil
     import tempfile
     import zipfile
 
@@ -111,7 +122,10 @@ def job_zip(actor: Any, job: CertificateJob) -> Any:
                 cert = item.certificate
                 assert cert is not None
                 safe_name = re.sub(r"[^A-Za-z0-9]+", "-", cert.holder_name).strip("-")[:60] or "pemegang"
-                zf.write(pdf_file(cert), arcname=f"{cert.serial.replace('/', '-')}_{safe_name}.pdf")
+                info = zipfile.ZipInfo(f"{cert.serial.replace('/', '-')}_{safe_name}.pdf",
+                                       date_time=_zip_time(cert.rendered_at))
+                with open_pdf(cert) as src, zf.open(info, "w") as dst:  # streamed from the store
+                    shutil.copyfileobj(src, dst, 256 * 1024)
         tmp.seek(0)
     except BaseException:
         tmp.close()

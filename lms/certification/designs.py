@@ -95,8 +95,10 @@ def sample_context(design: Design) -> dict[str, Any]:
         "subject_dates": "10 April 2018", "venue": "Aula Dinas Sosial", "region_name": "Jakarta Pusat",
         "cohort_name": "e-Warong DKI Jakarta 2018", "programme_name": "Program 7 PAS OK OCE e-Warong",
         "completed_on": "28 November 2018", "issued_on": "16 April 2018", "place": design.place,
-        "hosts": list(design.hosts), "signatories": [s.as_dict() for s in design.signatories],
+        "hosts": list(design.hosts), "signatories": [dict(s.as_dict(), signature=None) for s in design.signatories],
         "pdf": dict(design.pdf), "texts": dict(design.texts), "issued_iso": "2018-04-16T09:00:00+07:00",
+        # the branding (lms/certification/branding.py): data: URIs of PNG/JPEG images, or None
+        "logo_left": None, "logo_right": None, "stamp": None,
     }
 
 

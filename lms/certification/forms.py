@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -47,3 +48,11 @@ class FilterForm(Form):
     q = StringField(_l("Cari"), validators=[Optional(), Length(max=100)])
     kind = SelectField(_l("Jenis"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=options(STATUSES), validators=[Optional()])
+
+
+class FileCheckForm(Form):
+    """"Periksa berkas": a certificate PDF to check (read into memory, never stored)."""
+
+    file = FileField(_l("Berkas PDF sertifikat"), validators=[FileRequired(_l("Pilih berkas PDF sertifikat."))],
+                     render_kw={"accept": ".pdf,application/pdf"})
+    submit = SubmitField(_l("Periksa berkas"))

@@ -22,6 +22,7 @@ from ..programme.models import Enrolment
 from ..sessions.models import Registration, TrainingSession
 from .designs import Design
 from .models import Certificate, CertificateCounter, CertificateStatus
+from .branding import newest_id as branding_newest_id
 from .eligibility import CERT_LOCALE, NBSP, _require, design_for, enrolment_reason, session_reason
 
 
@@ -108,9 +109,13 @@ def _create(actor: Any, design: Design, *, holder: User, holder_name: str, subje
         session_id=session_id, enrolment_id=enrolment_id, cohort_id=cohort_id, region_id=region_id,
         outlet_id=outlet.id if outlet else None, outlet_name=outlet.name if outlet else "",
         outlet_code=outlet.code if outlet else "", subject_title=subject_title, details=details,
-        issued_at=issued_at, issued_by_id=getattr(actor, "id", None), replaces_id=replaces.id if replaces else None)
+        issued_at=issued_at, issued_by_id=getattr(actor, "id", None), replaces_id=replaces.id if replaces else None,
+        branding_id=branding_newest_id(design.key))  # the design's branding as it is now, kept for good
     db.session.add(cert)
     db.session.flush()
+    from ..credentials.status import assign_status_index  # its random bit in the published revocation list
+
+    assign_status_index(cert.id)
     record("certificate.issued", actor=actor, target=cert, ip=ip, serial=cert.serial, kind=cert.kind,
            holder_id=holder.id, subject=subject_key, replaces=replaces.serial if replaces else None)
     outbox.announce("certificate.issued", {"certificate_id": cert.id}, actor=actor)
@@ -120,9 +125,13 @@ def _create(actor: Any, design: Design, *, holder: User, holder_name: str, subje
 def _session_facts(session: TrainingSession) -> tuple[str, dict[str, Any]]:
     from ..programme.services import curriculum_for
 
+    from ..sessions.organisers import organisers_of
+
     details = {"starts_at": session.starts_at.isoformat(), "ends_at": session.ends_at.isoformat(),
                "venue": session.venue_name, "region": session.region.name if session.region else "",
-               "cohort": session.cohort.name, "programme": curriculum_for(session.cohort).name.id}
+               "cohort": session.cohort.name, "programme": curriculum_for(session.cohort).name.id,
+               # "diselenggarakan oleh": the session's co-hosting agencies, else its speakers' agencies
+               "organisers": organisers_of(session)}
     return session.title, details
 
 
@@ -130,8 +139,10 @@ def _enrolment_facts(enrolment: Enrolment) -> tuple[str, dict[str, Any]]:
     from ..programme.services import curriculum_for
 
     cohort = enrolment.cohort
-    programme = curriculum_for(cohort).name.id
-    details = {"cohort": cohort.name, "programme": programme, "cohort_start": cohort.start_date.isoformat(),
+    curriculum = curriculum_for(cohort)
+    programme = curriculum.name.id
+    details = {"cohort": cohort.name, "programme": programme, "partners": list(curriculum.partners),
+               "cohort_start": cohort.start_date.isoformat(),
                "cohort_end": cohort.end_date.isoformat(),
                "completed_at": enrolment.completed_at.isoformat() if enrolment.completed_at else None}
     return programme, details

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -30,6 +31,7 @@ from flask import Flask, current_app, has_app_context
 
 from ..db import transaction, utcnow
 from ..extensions import db
+from ..ops import metrics
 from .models import Certificate, CertificateJob, CertificateJobItem, JobItemStatus
 
 log = logging.getLogger(__name__)
@@ -46,11 +48,12 @@ class InlineRenderer:
         from .render import render_pdf
 
         fut: Future[bytes] = Future()
+        started = time.perf_counter()
         try:
             fut.set_result(render_pdf(design_path, context, time_limit))
         except Exception as e:
             fut.set_exception(e)
-        return fut
+        return metrics.observe_render(fut, started)  # counted and timed on /metrics
 
 
 class PoolRenderer:
@@ -63,7 +66,8 @@ class PoolRenderer:
         self.processes = processes
 
     def submit(self, design_path: str, context: dict[str, Any], time_limit: float | None) -> Future[bytes]:
-        return self.pool.submit(design_path, context, time_limit)
+        started = time.perf_counter()
+        return metrics.observe_render(self.pool.submit(design_path, context, time_limit), started)
 
 
 def renderer(app: Flask | None = None) -> InlineRenderer | PoolRenderer:
@@ -95,13 +99,21 @@ def _result(fut: Future[bytes], wall: float) -> bytes:
         raise render.RenderError(f"{type(e).__name__}: {e}") from None
 
 
+def render_context(cert: Certificate) -> dict[str, Any]:
+    """What a render process gets: the printed texts, the key to sign with and the credential to attach
+    (made here, before the render: signing.render_extras)."""
+    from . import services, signing
+
+    return {**services.render_context(cert), **signing.render_extras(cert)}
+
+
 def render_now(cert: Certificate) -> bytes:
     """Render one certificate and wait (lazy rendering on first download)."""
     from . import services
 
     design = services.design_for(cert.kind)
     cpu, wall = _limits()
-    fut = renderer().submit(str(design.path), services.render_context(cert), cpu)
+    fut = renderer().submit(str(design.path), render_context(cert), cpu)
     return _result(fut, wall)
 
 
@@ -152,6 +164,7 @@ def _issue_item(actor: Any, item: CertificateJobItem, job: CertificateJob) -> Ce
     return services.issue_for_enrolment(actor, design, enrolment).certificate
 
 
+@metrics.timed_job("certificates")
 def process(job_id: int, item_ids: list[int] | None = None, *, render_with: Any = None) -> None:
     """Issue and render the job's pending items (all, or ``item_ids``). Runs inside an app context."""
     from ..permissions import SYSTEM
@@ -197,7 +210,7 @@ def process(job_id: int, item_ids: list[int] | None = None, *, render_with: Any 
             if cert.pdf_path:
                 _finish(job_id, item_id, cert.id, None)
                 continue
-            fut = render_with.submit(str(design.path), services.render_context(cert), cpu)
+            fut = render_with.submit(str(design.path), render_context(cert), cpu)
         except Exception as e:
             log.warning("certificate job %s item %s failed: %s", job_id, item_id, e)
             db.session.rollback()
@@ -302,11 +315,18 @@ def rq_process(job_id: int, item_ids: list[int]) -> None:
 @click.option("--workers", default=2, show_default=True, help="RQ worker processes (one per core).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker_command(workers: int, burst: bool) -> None:
-    """Run RQ workers for bulk certificate runs and notifications (needs LMS_REDIS_URL)."""
+    """Run RQ workers, with RQ's scheduler, on the app's queues: bulk certificate runs, and the
+    notifications queue (messages, webhooks, "Data saya" copies). Needs LMS_REDIS_URL; the hourly
+    and daily work comes from `flask --app lms scheduler`."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("LMS_REDIS_URL is not set: without Redis, bulk runs use the in-process worker")
-    from . import render  # noqa: F401  (import WeasyPrint once, before the work horses fork)
+    from . import render, signing  # noqa: F401  (import WeasyPrint and pyHanko once, before the work horses fork)
+
+    try:  # and load the signing key once: every work horse inherits it
+        signing.load(signing.signer_spec())
+    except signing.SigningError as e:
+        click.echo(f"warning: certificates cannot be signed: {e}", err=True)
 
     # bulk certificates, and the notifications' dispatch and sending (lms/notifications/worker.py)
     names = [current_app.config.get("CERTIFICATE_QUEUE", "certificates"),

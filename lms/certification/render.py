@@ -31,6 +31,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from . import signing  # pyHanko too is imported once, before the render processes fork
 from .designs import Design, parse, template_env
 
 log = logging.getLogger(__name__)
@@ -175,14 +176,20 @@ def cpu_time_limit(seconds: float | None) -> Iterator[None]:
         raise RenderTimeout(message)
 
 
-def render_pdf(design: Design | str, context: dict[str, Any], time_limit: float | None = DEFAULT_TIME_LIMIT) -> bytes:
-    """The certificate PDF for ``context`` (plain texts: see certificates/README.md)."""
+def render_pdf(design: Design | str, context: dict[str, Any], time_limit: float | None = DEFAULT_TIME_LIMIT,
+               *, archival: bool = True) -> bytes:
+    """The certificate PDF for ``context`` (plain texts: see certificates/README.md).
+
+    ``archival``: PDF/A-3b, tagged, with ``context["credential_json"]`` attached, and signed when
+    ``context["signing"]`` names the key (signing.py); False only for the benchmark's plain PDF."""
     prep = prepare(design)
     try:
         with cpu_time_limit(time_limit):
             html = html_for(prep.design, context)
             document = HTML(string=html, base_url=prep.design.path.as_uri() + "/", url_fetcher=prep.fetcher)
-            return bytes(document.write_pdf(stylesheets=[prep.css], font_config=prep.font_config))
+            options = signing.pdf_options(context, prep.fetcher) if archival else {}
+            pdf = bytes(document.write_pdf(stylesheets=[prep.css], font_config=prep.font_config, **options))
+            return signing.sign_rendered(pdf, context) if archival else pdf
     except RenderError:
         raise
     except FatalURLFetchingError as e:  # a BaseException in WeasyPrint: turn it into an ordinary error

@@ -25,8 +25,9 @@ from .issuing import (  # noqa: F401
     issue_for_enrolment, issue_for_session, new_verification_code, next_number, revoke, verify_url,
 )
 from .pdf import (  # noqa: F401
-    ensure_pdf, pdf_file, render_context, storage_root, store_pdf,
+    ensure_pdf, open_pdf, pdf_exists, render_context, store_pdf,
 )
+from .pdf import subject_dates  # noqa: F401  (the dates as printed, without the rest of the render context)
 from .lists import (  # noqa: F401
     Overview, certificate_detail, certificate_list, find_by_code, my_certificates, overview,
 )

@@ -69,7 +69,7 @@ def verify(code: str):
         design = services.designs().get(cert.kind)
         resp = current_app.make_response(render_template(
             "certification/verify.html", cert=cert, kind_name=design.label(_lang()) if design else cert.kind,
-            dates=services.render_context(cert)["subject_dates"] if design else ""))
+            dates=services.subject_dates(cert) if design else ""))
     resp.headers["X-Robots-Tag"] = "noindex, nofollow"
     resp.headers["Referrer-Policy"] = "no-referrer"
     resp.headers["Cache-Control"] = "no-store"
@@ -96,7 +96,7 @@ def _detail(cert: Certificate, revoke_form: RevokeForm | None = None, correct_fo
     manage = allowed("certificate.manage", cert)
     services.certificate_detail(cert)
     return render_template("certification/detail.html", cert=cert, labels=_labels(), manage=manage,
-                           dates=services.render_context(cert)["subject_dates"],
+                           dates=services.subject_dates(cert),
                            verify_url=services.verify_url(cert.verification_code),
                            revoke_form=revoke_form or (RevokeForm() if manage else None),
                            correct_form=correct_form or (CorrectNameForm() if manage else None)), status
@@ -368,3 +368,6 @@ def job_zip(job_id: str):
                                              ext="zip"), max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
+
+
+from . import file_views  # noqa: E402,F401  (the "Periksa berkas" page, on this blueprint)

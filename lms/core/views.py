@@ -1,11 +1,9 @@
-"""Home pages per role, health check and the language switch."""
+"""Home pages per role and the language switch (the health checks: lms/ops/views.py)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..extensions import db
 from ..i18n import LANG_COOKIE
 from ..people.auth import safe_next
 from ..permissions import AUTHENTICATED, PUBLIC, rule
@@ -28,20 +26,6 @@ def home():
     actor = current_user._get_current_object()
     ctx = services.home_context(actor)
     return render_template(f"core/home_{actor.role.value}.html", **ctx)
-
-
-@bp.route("/healthz")
-@rule(PUBLIC)
-def healthz():
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-        db_ok = True
-    except Exception:  # the whole point is to report, not to raise
-        db.session.rollback()
-        db_ok = False
-    # says whether the database answers, never which kind it is (nor any version)
-    body = {"status": "ok" if db_ok else "degraded", "database": "ok" if db_ok else "unavailable"}
-    return jsonify(body), 200
 
 
 @bp.route("/lang", methods=["POST"])

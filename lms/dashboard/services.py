@@ -116,6 +116,47 @@ class Scope:
         return out
 
 
+@dataclass(frozen=True)
+class Place:
+    """A region or a kecamatan as the dashboard shows it (reference data, read once per process)."""
+
+    id: int
+    code: str
+    name: str
+    #: a kecamatan's region (None for a region)
+    region_id: int | None = None
+    region_name: str = ""
+
+
+def _places() -> tuple[list[Place], list[Place]]:
+    """(regions by code, kecamatan by code): made by the migrations and never edited, so each app reads
+    them once instead of twice per dashboard."""
+    from flask import current_app
+
+    found = current_app.extensions.get("lms.dashboard_places")
+    if found is None:
+        regions = [Place(r.id, r.code, r.name) for r in db.session.scalars(sa.select(Region).order_by(Region.code))]
+        names = {r.id: r.name for r in regions}
+        kecs = [Place(k.id, k.code, k.name, k.region_id, names.get(k.region_id, ""))
+                for k in db.session.scalars(sa.select(Kecamatan).order_by(Kecamatan.code))]
+        found = current_app.extensions["lms.dashboard_places"] = (regions, kecs)
+    return found
+
+
+def region_places(actor: Any) -> list[Place]:
+    """``allowed_regions`` from the per-process copy (no query)."""
+    regions, _kecs = _places()
+    if not permissions.is_admin(actor) and actor.region_id is not None:
+        return [r for r in regions if r.id == actor.region_id]
+    return list(regions)
+
+
+def kecamatan_places(regions: list[Any]) -> list[Place]:
+    """``kecamatan_for`` from the per-process copy (no query), by name."""
+    ids = {r.id for r in regions}
+    return sorted((k for k in _places()[1] if k.region_id in ids), key=lambda k: (k.name, k.id))
+
+
 _REGION_IDS: list[int] = []
 
 
@@ -136,9 +177,9 @@ def allowed_regions(actor: Any) -> list[Region]:
     return list(db.session.scalars(q))
 
 
-def scope_for(actor: Any, *, regions: list[Region], region_id: int | None = None, cohort_id: int | None = None,
-              kecamatan: Kecamatan | None = None, start: date | None = None, end: date | None = None,
-              stuck_days: int | None = None, now: datetime | None = None) -> Scope:
+def scope_for(actor: Any, *, regions: list[Region] | list[Place], region_id: int | None = None,
+              cohort_id: int | None = None, kecamatan: Kecamatan | Place | None = None, start: date | None = None,
+              end: date | None = None, stuck_days: int | None = None, now: datetime | None = None) -> Scope:
     if not permissions.can(actor, "dashboard.view"):
         raise NotAllowed()
     ids = [r.id for r in regions]
@@ -189,7 +230,7 @@ class StageCount:
 
 @dataclass
 class KecamatanRow:
-    kecamatan: Kecamatan
+    kecamatan: Place
     region_name: str
     enrolled: int
     by_stage: dict[str, int]
@@ -295,6 +336,20 @@ def _counts(scope: Scope, metric: str, *cols: Any, cohort: bool = True, where: A
     return list(db.session.execute(q).all())
 
 
+def _counts_of(scope: Scope, metrics: tuple[str, ...], *cols: Any, where: Any = None) -> list[Any]:
+    """:func:`_counts` of several metrics (same filters, cohort included) in one query: rows start with the metric."""
+    t = DashboardCount
+    conds = [t.metric.in_(metrics), t.region_id.in_(scope.region_ids)]
+    if scope.cohort_id:
+        conds.append(t.cohort_id == scope.cohort_id)
+    if scope.kecamatan_id:
+        conds.append(t.kecamatan_id == scope.kecamatan_id)
+    if where is not None:
+        conds.append(where)
+    return list(db.session.execute(sa.select(t.metric, *cols, sa.func.sum(t.n)).where(*conds)
+                                   .group_by(t.metric, *cols)).all())
+
+
 def _total(scope: Scope, metric: str, **kw: Any) -> int:
     rows = _counts(scope, metric, **kw)
     return int(rows[0][0] or 0) if rows else 0
@@ -321,8 +376,17 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
     names = stage_list(lang)
     name_of = dict(names)
 
-    # funnel (1 query)
-    by_stage = {k: int(n or 0) for k, n in _counts(scope, "stage", DashboardCount.key)}
+    # funnel, per kecamatan and certified (1 query over the summary; the funnel is the kecamatan rows' sum)
+    by_stage: dict[str, int] = defaultdict(int)
+    per_kec: dict[int, dict[str, int]] = defaultdict(dict)
+    certified: dict[int, int] = defaultdict(int)
+    for metric, kec_id, key, n in _counts_of(scope, ("stage", "certified"), DashboardCount.kecamatan_id,
+                                             DashboardCount.key):
+        if metric == "stage":
+            by_stage[key] += int(n or 0)
+            per_kec[kec_id][key] = int(n or 0)
+        else:
+            certified[kec_id] += int(n or 0)
     stages = [StageCount(k, n, by_stage.get(k, 0)) for k, n in names]
     stages += [StageCount(k, k, n) for k, n in sorted(by_stage.items()) if k not in name_of]
     enrolled = sum(s.count for s in stages)
@@ -337,44 +401,38 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
     stuck_by_stage = [StageCount(k, n, int(stuck_counts.get(k, 0))) for k, n in names if k != DONE]
     stuck_rows = [StuckRow(e, (now - e.progress_changed_at).days) for e in _longest_stuck(scope, now)]
 
-    # per kecamatan (3 queries: stage counts, certified, kecamatan names)
-    per_kec: dict[int, dict[str, int]] = defaultdict(dict)
-    for kec_id, key, n in _counts(scope, "stage", DashboardCount.kecamatan_id, DashboardCount.key):
-        per_kec[kec_id][key] = int(n or 0)
-    certified = {k: int(n or 0) for k, n in _counts(scope, "certified", DashboardCount.kecamatan_id)}
-    kq = sa.select(Kecamatan).options(joinedload(Kecamatan.region)).where(Kecamatan.region_id.in_(scope.region_ids))
-    if scope.kecamatan_id:
-        kq = kq.where(Kecamatan.id == scope.kecamatan_id)
+    # per kecamatan (the names: reference data, no query)
+    in_scope = set(scope.region_ids)
     kec_rows = []
-    for kec in db.session.scalars(kq.order_by(Kecamatan.code)):
+    for kec in _places()[1]:
+        if kec.region_id not in in_scope or (scope.kecamatan_id and kec.id != scope.kecamatan_id):
+            continue
         counts = per_kec.get(kec.id, {})
-        kec_rows.append(KecamatanRow(kec, kec.region.name, sum(counts.values()),
+        kec_rows.append(KecamatanRow(kec, kec.region_name, sum(counts.values()),
                                      {k: counts.get(k, 0) for k, _n in names if k != DONE}, counts.get(DONE, 0),
                                      certified.get(kec.id, 0)))
 
     # sessions (3 queries)
     upcoming, past = _sessions(scope, now)
 
-    # coverage (5 small sums over dashboard_counts)
+    # coverage (1 query: six sums over dashboard_counts)
     coverage = _coverage(scope)
 
-    # months (2 queries)
+    # months (1 query: certificates by kind and completions)
     first, last = scope.range_start, scope.range_end
     months = months_between(first, last)
     lo, hi = months[0].strftime("%Y-%m") if months else "", last.strftime("%Y-%m")
     window = sa.and_(DashboardCount.day >= lo, DashboardCount.day <= hi)
-    cert_rows = _counts(scope, "certs", DashboardCount.day, DashboardCount.key, where=window)
     certs = {m.strftime("%Y-%m"): MonthCount(m, 0) for m in months}
+    completions = {m.strftime("%Y-%m"): MonthCount(m, 0) for m in months}
     kinds: set[str] = set()
-    for day, kind, n in cert_rows:
-        if day in certs:
+    for metric, day, kind, n in _counts_of(scope, ("certs", "completed"), DashboardCount.day, DashboardCount.key,
+                                           where=window):
+        if metric == "certs" and day in certs:
             certs[day].count += int(n or 0)
             certs[day].by_key[kind] = certs[day].by_key.get(kind, 0) + int(n or 0)
             kinds.add(kind)
-    done_rows = _counts(scope, "completed", DashboardCount.day, where=window)
-    completions = {m.strftime("%Y-%m"): MonthCount(m, 0) for m in months}
-    for day, n in done_rows:
-        if day in completions:
+        elif metric == "completed" and day in completions:
             completions[day].count += int(n or 0)
 
     return Dashboard(scope=scope, stages=stages, enrolled=enrolled, stuck_total=sum(s.count for s in stuck_by_stage),
@@ -405,24 +463,35 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[Enrolment]:
     ids = list(db.session.scalars(sa.union_all(*parts) if len(parts) > 1 else parts[0]))
     if not ids:
         return []
-    rows = db.session.scalars(
+    # the first few of all regions' candidates: only those are loaded (with their person and outlet)
+    return list(db.session.scalars(
         sa.select(Enrolment).where(Enrolment.id.in_(ids))
-        .options(joinedload(Enrolment.user), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))).all()
-    return sorted(rows, key=lambda e: (e.progress_changed_at, e.id))[:STUCK_ROWS]
+        .options(joinedload(Enrolment.user), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))
+        .order_by(Enrolment.progress_changed_at, Enrolment.id).limit(STUCK_ROWS)))
 
 
 def _coverage(scope: Scope) -> Coverage:
+    """Mentor coverage now, in one query: the per-day rows only from the earliest day that counts (an
+    index range), the per-kecamatan totals whole."""
     today = scope.today
     overdue_days = programme.default_curriculum().visit_overdue_days
-    outlets = _total(scope, "outlets", cohort=False)
-    visited = _total(scope, "visited", cohort=False)
     recent_from = (today - timedelta(days=COVERAGE_DAYS - 1)).isoformat()
     fresh_from = (today - timedelta(days=overdue_days - 1)).isoformat()
-    recent = _total(scope, "visit", cohort=False, where=DashboardCount.day >= recent_from)
-    fresh = recent if fresh_from == recent_from else _total(scope, "visit", cohort=False,
-                                                            where=DashboardCount.day >= fresh_from)
-    open_total = _total(scope, "open", cohort=False)
-    not_yet_due = _total(scope, "open_due", cohort=False, where=DashboardCount.day >= today.isoformat())
+    t = DashboardCount
+    rows = sa.or_(t.metric.in_(["outlets", "visited", "open"]),
+                  sa.and_(t.metric == "visit", t.day >= min(recent_from, fresh_from)),
+                  sa.and_(t.metric == "open_due", t.day >= today.isoformat()))
+    conds = [rows, t.region_id.in_(scope.region_ids)]  # (the coverage rows carry no cohort)
+    if scope.kecamatan_id:
+        conds.append(t.kecamatan_id == scope.kecamatan_id)
+
+    def total(*when: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*when), t.n), else_=0)), 0)
+
+    outlets, visited, recent, fresh, open_total, not_yet_due = (int(v or 0) for v in db.session.execute(
+        sa.select(total(t.metric == "outlets"), total(t.metric == "visited"),
+                  total(t.metric == "visit", t.day >= recent_from), total(t.metric == "visit", t.day >= fresh_from),
+                  total(t.metric == "open"), total(t.metric == "open_due")).where(*conds)).one())
     return Coverage(outlets=outlets, recent=recent, overdue=max(visited - fresh, 0), never=max(outlets - visited, 0),
                     past_due_actions=max(open_total - not_yet_due, 0), overdue_days=overdue_days)
 

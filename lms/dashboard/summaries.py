@@ -300,6 +300,22 @@ def version(session: Session, region_ids: Iterable[int]) -> int:
                               .where(t.c.metric == VERSION, t.c.region_id.in_(list(region_ids)))) or 0)
 
 
+VERSION_LABEL = "dashboard_version"
+
+
+def version_column() -> Any:
+    """:func:`version` of the regions a user's dashboard covers, as a scalar subquery correlated to the
+    users table (read in the sign-in statement, lms.people.auth.read_with_user): an admin's, or a
+    coordinator's without a region, is the sum over all regions; a coordinator's, their region's."""
+    from ..people.models import Role, User
+
+    t = DashboardCount.__table__
+    return (sa.select(sa.func.coalesce(sa.func.sum(t.c.n), 0))
+            .where(t.c.metric == VERSION, sa.or_(User.role == Role.ADMIN, User.region_id.is_(None),
+                                                 t.c.region_id == User.region_id))
+            .scalar_subquery().label(VERSION_LABEL))
+
+
 # --- the hooks -------------------------------------------------------------------------------
 
 def _pending(session: Session) -> dict[str, set[Any]]:

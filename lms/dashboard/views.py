@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,6 +12,8 @@ from ..permissions import rule
 from markupsafe import Markup
 
 from ..extensions import db
+from ..notifications import UNREAD
+from ..people import auth
 from . import bp, cache, charts, services, summaries
 from .forms import FilterForm, ListForm
 from .summaries import DONE
@@ -33,9 +35,9 @@ def _lang() -> str:
 
 def _filters(form: FilterForm, actor: Any) -> tuple[services.Scope, dict[str, Any]]:
     """Fill the choices, validate, and build the scope from the valid fields (invalid ones are ignored)."""
-    regions = services.allowed_regions(actor)
+    regions = services.region_places(actor)
     cohorts = services.cohorts_for(actor)
-    kecs = services.kecamatan_for(regions)
+    kecs = services.kecamatan_places(regions)
     form.cohort.choices = options([("", _("Semua angkatan"))] + [(str(c.id), c.name) for c in cohorts])
     if len(regions) == 1:
         form.region.choices = options([(str(regions[0].id), regions[0].name)])
@@ -63,26 +65,58 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{round(x * 100)}%"
 
 
+def _read_with_user() -> list[Any]:
+    """Read with the signed-in person, in the same statement: the data version, the bell, the region's name."""
+    import sqlalchemy as sa
+
+    from ..notifications import unread_column
+    from ..people.models import User
+    from ..places.models import Region
+
+    region = sa.select(Region.name).where(Region.id == User.region_id).scalar_subquery().label(_REGION_NAME)
+    return [summaries.version_column(), unread_column(), region]
+
+
+_REGION_NAME = "dashboard_region_name"
+auth.read_with_user("dashboard.index", _read_with_user)
+
+
 @bp.route("/dashboard")
 @rule("dashboard.view")
 def index():
-    """The dashboard. Its content (filters and views) is cached per viewer kind, query and data
-    version; a hit costs the sign-in check, one version query and the page frame."""
+    """The dashboard. The whole page is cached per browser session, and its content (filters and
+    views) per viewer kind, query and data version (lms.dashboard.cache); a repeated page costs the
+    sign-in statement, which reads the version and the bell's count with the person."""
     actor = _actor()
     lang = _lang()
-    region_ids = services.allowed_region_ids(actor)
-    key = ("page", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))),
-           services.wib_today(), summaries.version(db.session, region_ids))
-    html, status = cache.cache().get_or_make(key, cache.ttl(), lambda: _content(actor, lang))
+    read: dict[str, Any] = g.get("with_user") or {}
+    version = read.get(summaries.VERSION_LABEL)
+    if version is None:  # not read with the user (signed in during this request)
+        version = summaries.version(db.session, services.allowed_region_ids(actor))
+    today = services.wib_today()
+    key = cache.frame_key(actor, lang, int(version),
+                          (today, read.get(UNREAD), read.get(_REGION_NAME)) if read else None)
+    if key is None or not read:
+        return _page(actor, lang, int(version), today)
+    return cache.cache().get_or_make(key, cache.ttl(), lambda: _page(actor, lang, int(version), today))
+
+
+def _page(actor: Any, lang: str, version: int, today: Any) -> tuple[str, int]:
+    key = ("page", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))), today,
+           version)
+    html, status = cache.cache().get_or_make(key, cache.ttl(), lambda: _content(actor, lang, version))
     return render_template("dashboard/index.html", content=Markup(html)), status
 
 
-def _content(actor: Any, lang: str) -> tuple[str, int]:
+def _content(actor: Any, lang: str, version: int) -> tuple[str, int]:
+    """``version``: of all the regions the actor's dashboard covers (a narrower scope reads its own)."""
     form = FilterForm(request.args)
     scope, choices = _filters(form, actor)
+    if sorted(scope.region_ids) != sorted(services.allowed_region_ids(actor)):
+        version = summaries.version(db.session, scope.region_ids)
     key = ("views", lang, actor.role.value, tuple(scope.region_ids), scope.cohort_id, scope.kecamatan_id,
            getattr(scope, "region_chosen", False), scope.range_start, scope.range_end, scope.stuck_days, scope.today,
-           summaries.version(db.session, scope.region_ids))
+           version)
     views = Markup(cache.cache().get_or_make(key, cache.ttl(), lambda: _views(actor, scope, lang)))
     html = render_template("dashboard/_content.html", form=form, scope=scope, choices=choices, views=views)
     return html, 200

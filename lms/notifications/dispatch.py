@@ -28,6 +28,7 @@ from flask_babel import force_locale
 from ..db import transaction, utcnow
 from ..extensions import db
 from ..i18n import WIB
+from ..ops import metrics
 from ..people.models import User
 from . import events
 from .channels import CHANNELS, PermanentError, TemporaryError
@@ -329,6 +330,7 @@ def send_one(delivery_id: int, now: datetime | None = None, *, after_send: Calla
 def _count(channel: str, outcome: str) -> None:
     counts = current_app.extensions.setdefault("lms.notifications.counts", {})
     counts[(channel, outcome)] = counts.get((channel, outcome), 0) + 1
+    metrics.count_message(channel, outcome)  # lms_messages_total on /metrics
 
 
 def recover_interrupted(now: datetime | None = None) -> int:
@@ -373,6 +375,7 @@ def add_sender(name: str, run: Callable[[datetime], int], due: Callable[[], date
     _senders[name] = (run, due)
 
 
+@metrics.timed_job("notifications")
 def run_once(now: datetime | None = None) -> dict[str, int]:
     """One pass: recover interrupted sends, dispatch committed events, send what is due."""
     now = now or utcnow()

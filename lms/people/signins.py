@@ -34,7 +34,7 @@ TOUCH_EVERY = timedelta(minutes=5)
 PENDING_SECONDS = 600
 #: pages a coordinator or admin without a second factor may still open
 ENROLMENT_ENDPOINTS = {"security.two_factor", "security.two_factor_confirm", "people.logout", "core.set_language",
-                       "core.healthz", "static"}
+                       "ops.healthz", "ops.readyz", "ops.metrics", "static"}
 
 
 # --- describing a browser ---------------------------------------------------------------

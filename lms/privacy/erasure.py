@@ -40,12 +40,12 @@ person's name taken out.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -297,11 +297,11 @@ _installed = False
 
 
 def _remove_after_commit(session: Any) -> None:
-    for path in session.info.pop(_TO_REMOVE, []):
+    for backend, area, key in session.info.pop(_TO_REMOVE, []):
         try:
-            Path(path).unlink(missing_ok=True)
-        except OSError:  # the row is gone; an orphaned file is logged for the operator
-            log.warning("could not remove the erased person's file %s", path)
+            backend.delete(area, key)
+        except Exception:  # noqa: BLE001 - the row is gone; an orphaned file is logged for the operator
+            log.warning("could not remove the erased person's file %s/%s", area, key)
 
 
 def _forget(session: Any) -> None:
@@ -318,19 +318,19 @@ def _install() -> None:
     _installed = True
 
 
-def remove_after_commit(paths: Iterable[Path]) -> None:
-    db.session().info.setdefault(_TO_REMOVE, []).extend(paths)
+def remove_after_commit(files: Iterable[tuple[str, str]]) -> None:
+    """Delete these stored files ((area, key) of lms/storage.py) once the current transaction commits."""
+    from ..storage import storage
+
+    backend = storage()
+    db.session().info.setdefault(_TO_REMOVE, []).extend((backend, area, key) for area, key in files)
 
 
-def _file_mentions(path: Path, redactor: Redactor) -> bool:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
+def _file_mentions(data: bytes, redactor: Redactor) -> bool:
     texts: list[str] = []
     if data[:4] == b"PK\x03\x04":
         try:
-            with zipfile.ZipFile(path) as zf:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 for info in zf.infolist()[:200]:
                     if info.file_size <= 20 * 1024 * 1024:
                         texts.append(zf.read(info).decode("utf-8", "replace"))
@@ -340,23 +340,31 @@ def _file_mentions(path: Path, redactor: Redactor) -> bool:
     return any(redactor.found(t) for t in texts)
 
 
-def staged_imports(redactor: Redactor) -> list[Path]:
-    """Files of spreadsheet imports waiting for confirmation (or their done markers) that name the person."""
+def staged_imports(redactor: Redactor) -> list[tuple[str, str]]:
+    """Files of spreadsheet imports waiting for confirmation (or their done markers) that name the
+    person, as (area, key)."""
     from ..imports import staging
+    from ..storage import NotStored, storage
 
-    root = staging.root()
+    backend = storage()
+    keys = list(backend.keys(staging.AREA))
     tokens: set[str] = set()
-    for path in root.iterdir():
-        if path.is_file() and _file_mentions(path, redactor):
-            tokens.add(path.name.split(".", 1)[0])
-    return [p for p in root.iterdir() if p.name.split(".", 1)[0] in tokens]
+    for key in keys:
+        try:
+            data = backend.get(staging.AREA, key)
+        except NotStored:  # confirmed or swept meanwhile
+            continue
+        if _file_mentions(data, redactor):
+            tokens.add(key.split(".", 1)[0])
+    return [(staging.AREA, k) for k in keys if k.split(".", 1)[0] in tokens]
 
 
-def _export_path(req: DataRequest) -> Path | None:
-    """The person's "Data saya" ZIP (lms/privacy/export.py keeps it under the upload root)."""
-    from .export import stored_path
+def _export_file(req: DataRequest) -> tuple[str, str] | None:
+    """The person's "Data saya" ZIP (lms/privacy/export.py keeps it in the area ``uploads``)."""
+    from .export import AREA, stored_key
 
-    return stored_path(req.file_key)
+    key = stored_key(req.file_key)
+    return (AREA, key) if key is not None else None
 
 
 # --- the review facts and the erasure ---------------------------------------------------------------
@@ -419,9 +427,9 @@ def _files(person_id: int) -> tuple[list[int], set[int], list[int]]:
 def erase(actor: Any, req: DataRequest, ip: str | None = None) -> dict[str, int]:
     """Carry out the erasure request ``req`` (an admin, never the person themselves). Returns counts."""
     from ..certification.models import Certificate, CertificateJobItem
-    from ..certification.pdf import pdf_file
+    from ..certification.pdf import AREA as CERTIFICATES
     from ..feedback.models import FeedbackResponse
-    from ..files import open_stored
+    from ..files import AREA as UPLOADS
     from ..notifications.models import Delivery, DeliveryStatus, Notification, NotificationPreference
     from ..outbox.models import OutboxEvent
     from ..people.models import LoginFailure, PasswordSetupToken, SignInCode
@@ -445,24 +453,18 @@ def erase(actor: Any, req: DataRequest, ip: str | None = None) -> dict[str, int]
         emails = [v for v in redactor.values if "@" in v]
         numbers = [v for v in redactor.values if v.startswith("+62")]
         counts: dict[str, int] = {}
-        paths: list[Path] = []
+        paths: list[tuple[str, str]] = []  # (storage area, key)
 
         # files first (their paths are read from rows about to change)
         evidence_ids, file_ids, photo_ids = _files(pid)
         for sf in db.session.scalars(sa.select(StoredFile).where(StoredFile.id.in_(file_ids))) if file_ids else ():
-            try:
-                paths.append(open_stored(sf))
-            except FileNotFoundError:
-                pass
+            paths.append((UPLOADS, sf.path))
         for cert in db.session.scalars(sa.select(Certificate).where(Certificate.holder_id == pid,
                                                                       Certificate.pdf_path.is_not(None))):
-            try:
-                paths.append(pdf_file(cert))
-            except FileNotFoundError:
-                pass
+            paths.append((CERTIFICATES, cert.pdf_path))  # type: ignore[arg-type]
         for export_req in db.session.scalars(sa.select(DataRequest).where(
                 DataRequest.user_id == pid, DataRequest.kind == RequestKind.EXPORT, DataRequest.file_key.is_not(None))):
-            found = _export_path(export_req)
+            found = _export_file(export_req)
             if found is not None:
                 paths.append(found)
         paths += staged_imports(redactor)
@@ -539,7 +541,8 @@ def erase(actor: Any, req: DataRequest, ip: str | None = None) -> dict[str, int]
 
         # certificates: valid, without the name
         counts["certificates"] = db.session.execute(sa.update(Certificate).where(Certificate.holder_id == pid).values(
-            holder_name="", pdf_path=None, pdf_sha256=None, pdf_size=None, rendered_at=None)).rowcount or 0
+            holder_name="", pdf_path=None, pdf_sha256=None, pdf_size=None, rendered_at=None,
+            credential_json=None)).rowcount or 0  # the signed credential names them too: made anew without
         db.session.execute(sa.update(CertificateJobItem).where(CertificateJobItem.holder_id == pid)
                            .values(holder_name=""))
 

@@ -4,10 +4,11 @@ access, a copy, portability in a machine-readable form).
 The person asks on their "Data saya" page (:func:`request_export`: one ``DataRequest`` of kind
 ``export``, at most one pending or running per person); the copy is built in the background
 (:func:`build_export`) with its progress on the request (``progress`` of ``total`` steps: one per
-section of data, one per file, one to finish), stored as a ZIP under the upload root
-(``exports/<random>.zip``, ``file_key`` relative to that root, with its size and sha256) and kept
+section of data, one per file, one to finish), built in a temporary folder and stored as a ZIP in
+the storage area ``uploads`` (lms/storage.py: ``exports/<random>.zip``, the key in ``file_key``,
+with its size and sha256) and kept
 for ``DATA_EXPORT_DAYS`` days (``expires_at``); an outbox event ``privacy.export_ready`` tells the
-person. Only they may download it (:func:`download_path`), and only while it is ready and not
+person. Only they may download it (:func:`download_key`), and only while it is ready and not
 expired. :func:`delete_expired_exports` (the retention job) deletes the files after their time.
 
 Where the build runs (``LMS_DATA_EXPORT_WORKER``): ``thread`` (default without Redis: one worker
@@ -106,6 +107,7 @@ import json
 import logging
 import queue
 import secrets
+import tempfile
 import threading
 import time as time_
 import zipfile
@@ -204,31 +206,37 @@ def section_labels() -> dict[str, str]:
     }
 
 
-def exports_root() -> Path:
-    from .. import files
-
-    root = files.upload_root() / EXPORT_FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+#: the ZIPs are objects ``exports/<random>.zip`` of the storage area ``uploads`` (lms/storage.py)
+AREA = "uploads"
 
 
-def stored_path(file_key: str | None) -> Path | None:
-    """The ZIP's path from ``file_key`` (relative to the upload root); None if it leaves the export folder."""
-    from .. import files
-
+def stored_key(file_key: str | None) -> str | None:
+    """The ZIP's storage key from ``file_key``; None unless it is a file directly in the export folder."""
     if not file_key:
         return None
-    root = (files.upload_root() / EXPORT_FOLDER).resolve()
-    path = (files.upload_root() / file_key).resolve()
-    return path if path.parent == root else None
+    folder, _, name = file_key.partition("/")
+    if folder != EXPORT_FOLDER or not name or "/" in name or name in (".", "..") or "\\" in name:
+        return None
+    return file_key
+
+
+def export_keys() -> list[str]:
+    """Every stored export ZIP (tests, the retention sweep)."""
+    from ..storage import storage
+
+    return sorted(storage().keys(AREA, EXPORT_FOLDER + "/"))
 
 
 def _copy(zf: zipfile.ZipFile, entry: FileEntry) -> None:
     """Copy one file into the ZIP, computing its digest as it goes (already compressed: stored)."""
+    from ..storage import storage
+
     assert entry.source is not None
     digest = hashlib.sha256()
     size = 0
-    with entry.source.open("rb") as src, zf.open(zipfile.ZipInfo(entry.path, date_time=_zip_time()), "w") as dst:
+    area, key = entry.source
+    with storage().open(area, key) as src, \
+            zf.open(zipfile.ZipInfo(entry.path, date_time=_zip_time()), "w") as dst:
         while chunk := src.read(256 * 1024):
             digest.update(chunk)
             size += len(chunk)
@@ -277,7 +285,11 @@ def build_export(request_id: int) -> bool:
     assert req is not None
     user = req.user
     lang = user.locale if user.locale in ("id", "en") else "id"
-    part: Path | None = None
+    from ..storage import storage
+
+    backend = storage()
+    workdir = tempfile.TemporaryDirectory(prefix="lms-export-")
+    key: str | None = None  # the stored ZIP, removed again if the request is not ready in the end
     try:
         done = 0
         shown = time_.monotonic()
@@ -299,8 +311,7 @@ def build_export(request_id: int) -> bool:
         total = len(SECTIONS) + len(present) + 1
         _update(request_id, total=total, progress=done)
         name = f"{secrets.token_hex(16)}.zip"
-        root = exports_root()
-        part = root / (name + ".part")
+        part = Path(workdir.name) / name  # built on this machine's disk, then stored whole
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED) as zf:
             for i, entry in enumerate(present, 1):
                 _copy(zf, entry)
@@ -316,22 +327,19 @@ def build_export(request_id: int) -> bool:
             _write_text(zf, "data.json", json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=False))
             _write_text(zf, "ringkasan.html", _summary_html(doc, lang))
             _write_text(zf, "README.txt", _readme(doc, lang))
-        final = root / name
         digest = hashlib.sha256()
         with part.open("rb") as f:
             while chunk := f.read(1024 * 1024):
                 digest.update(chunk)
-        part.replace(final)
-        part = final
-        from .. import files
-
-        key = final.relative_to(files.upload_root()).as_posix()
+        size = part.stat().st_size
+        key = f"{EXPORT_FOLDER}/{name}"
+        backend.put_file(AREA, key, part)
         now = utcnow()
         with transaction():
             n = db.session.execute(
                 sa.update(DataRequest).where(DataRequest.id == request_id, DataRequest.status == RequestStatus.RUNNING)
                 .values(status=RequestStatus.READY, progress=total, total=total, file_key=key,
-                        file_size=final.stat().st_size, sha256=digest.hexdigest(), handled_at=now, updated_at=now,
+                        file_size=size, sha256=digest.hexdigest(), handled_at=now, updated_at=now,
                         expires_at=now + timedelta(days=int(_config("DATA_EXPORT_DAYS", 7))), response=None)
                 .execution_options(synchronize_session=False)).rowcount
             if not n:  # taken away meanwhile (the person was erased, an admin failed it): keep nothing
@@ -344,11 +352,16 @@ def build_export(request_id: int) -> bool:
     except Exception as e:  # noqa: BLE001 - any failure is the request's outcome, shown to the person
         log.exception("data export %s failed", request_id)
         db.session.rollback()
-        if part is not None:
-            part.unlink(missing_ok=True)
+        if key is not None:
+            try:
+                backend.delete(AREA, key)
+            except Exception:  # noqa: BLE001 - an unreachable store: the retention sweep removes the orphan later
+                log.warning("could not remove the unfinished export %s", key)
         _update(request_id, status=RequestStatus.FAILED, response=type(e).__name__[:100], file_key=None)
         db.session.expire_all()
         return False
+    finally:
+        workdir.cleanup()
 
 
 def build_pending(limit: int = 20) -> int:
@@ -483,17 +496,20 @@ def is_downloadable(req: DataRequest, now: datetime | None = None) -> bool:
             and req.file_key is not None)
 
 
-def download_path(actor: User, req: DataRequest, *, ip: str | None = None) -> Path | None:
-    """The ZIP to send to ``actor``, recorded (audit, access log); None when there is nothing to send."""
+def download_key(actor: User, req: DataRequest, *, ip: str | None = None) -> str | None:
+    """The stored ZIP (its key in the area ``uploads``) to send to ``actor``, recorded (audit, access
+    log); None when there is nothing to send."""
+    from ..storage import storage
+
     if req.user_id != actor.id or not is_downloadable(req):
         return None
-    path = stored_path(req.file_key)
-    if path is None or not path.exists():
+    key = stored_key(req.file_key)
+    if key is None or not storage().exists(AREA, key):
         return None
     with transaction():
         record("privacy.export_downloaded", actor=actor, target=req, ip=ip, sha256=req.sha256)
         access.record(actor, actor.id, access.DATA_EXPORT, f"data_request:{req.id}")
-    return path
+    return key
 
 
 def progress(req: DataRequest) -> dict[str, Any]:
@@ -513,11 +529,13 @@ def my_exports(user: User, limit: int = 10) -> list[DataRequest]:
 # --- retention and erasure -----------------------------------------------------------------------------
 
 def _expire(rows: list[DataRequest], now: datetime) -> int:
+    from ..storage import storage
+
     n = 0
     for r in rows:
-        path = stored_path(r.file_key)
-        if path is not None:
-            path.unlink(missing_ok=True)  # the file first: a failure after it leaves nothing to download
+        key = stored_key(r.file_key)
+        if key is not None:
+            storage().delete(AREA, key)  # the file first: a failure after it leaves nothing to download
         r.status = RequestStatus.EXPIRED
         r.file_key = None
         r.updated_at = now
@@ -555,15 +573,15 @@ def delete_exports_of(user_id: int, now: datetime | None = None) -> int:
 
 
 def _sweep_orphans(now: datetime) -> int:
-    root = exports_root()
+    from ..storage import storage
+
+    backend = storage()
     keys = set(db.session.scalars(sa.select(DataRequest.file_key).where(DataRequest.file_key.is_not(None))))
     cutoff = (now - timedelta(days=1)).timestamp()
     n = 0
-    for path in root.iterdir():
-        if not path.is_file() or path.stat().st_mtime > cutoff:
+    for entry in list(backend.listing(AREA, EXPORT_FOLDER + "/")):
+        if entry.modified > cutoff or entry.key in keys:
             continue
-        if f"{EXPORT_FOLDER}/{path.name}" in keys:
-            continue
-        path.unlink(missing_ok=True)
+        backend.delete(AREA, entry.key)
         n += 1
     return n

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -69,7 +68,8 @@ def visit_where(user_id: int) -> sa.ColumnElement[bool]:
 class FileEntry:
     path: str  #: inside the ZIP
     category: str
-    source: Path | None
+    #: (storage area, key) of the file to copy; None when it is missing
+    source: tuple[str, str] | None
     sha256: str | None
     size: int | None
     content_type: str
@@ -88,12 +88,8 @@ class Collector:
     def _stored(self, row: Any, path: str, category: str) -> str:
         from .. import files
 
-        try:
-            source: Path | None = files.open_stored(row)
-        except FileNotFoundError:
-            source = None
-        missing = source is None or not source.exists()
-        self.files.append(FileEntry(path, category, None if missing else source, row.sha256, row.size,
+        missing = not files.stored_exists(row)
+        self.files.append(FileEntry(path, category, None if missing else (files.AREA, row.path), row.sha256, row.size,
                                     row.content_type, row.original_name or "", missing))
         return path
 
@@ -242,17 +238,13 @@ class Collector:
         return out
 
     def _certificate_pdf(self, c: Any) -> str | None:
-        from ..certification.services import pdf_file
+        from ..certification.pdf import AREA, pdf_exists
 
         if not c.pdf_path:
             return None
         path = "berkas/sertifikat/" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in c.serial) + ".pdf"
-        try:
-            source: Path | None = pdf_file(c)
-        except FileNotFoundError:
-            source = None
-        missing = source is None or not source.exists()
-        self.files.append(FileEntry(path, "certificate", None if missing else source, c.pdf_sha256, c.pdf_size,
+        missing = not pdf_exists(c)
+        self.files.append(FileEntry(path, "certificate", None if missing else (AREA, c.pdf_path), c.pdf_sha256, c.pdf_size,
                                     "application/pdf", "", missing))
         return path
 

@@ -2,7 +2,7 @@
 who from staff opened my data. Thin: load (one's own requests only), call lms/privacy/export.py."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +12,7 @@ from wtforms import SubmitField
 from ..i18n import file_name, to_wib
 from ..people.auth import client_ip
 from ..permissions import rule
+from ..storage import send_stored
 from . import access, export
 from .blueprint import bp
 
@@ -67,11 +68,15 @@ def my_data_status(request_id: str):
 def my_data_download(request_id: str):
     actor = _actor()
     req = export.own_export(actor, request_id)
-    path = export.download_path(actor, req, ip=client_ip()) if req is not None else None
-    if path is None:
+    key = export.download_key(actor, req, ip=client_ip()) if req is not None else None
+    if key is None:
         abort(404)
     created = to_wib(req.created_at).date()  # type: ignore[union-attr]
-    resp = send_file(path, mimetype="application/zip", as_attachment=True, max_age=0, etag=req.sha256 or True,  # type: ignore[union-attr]
-                     download_name=file_name("data-saya", f"{created:%Y%m%d}", req.id, ext="zip"))  # type: ignore[union-attr]
+    try:
+        resp = send_stored(export.AREA, key, mimetype="application/zip", as_attachment=True, max_age=0,
+                           etag=req.sha256 or True,  # type: ignore[union-attr]
+                           download_name=file_name("data-saya", f"{created:%Y%m%d}", req.id, ext="zip"))  # type: ignore[union-attr]
+    except FileNotFoundError:  # removed between the check and now (the retention job)
+        abort(404)
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

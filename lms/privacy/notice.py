@@ -210,7 +210,8 @@ def summary() -> list[str]:
 #: saya" and their requests (not the reviewers' pages: handling someone else's request is programme
 #: work). A new page of the person's own belongs here.
 EXEMPT_ENDPOINTS = frozenset({
-    "static", "core.healthz", "core.set_language", "people.logout", "people.login", "people.login_phone",
+    "static", "ops.healthz", "ops.readyz", "ops.metrics", "core.set_language", "people.logout", "people.login",
+    "people.login_phone",
     "people.login_phone_code", "people.set_password", "security.verify", "security.two_factor",
     "security.two_factor_confirm",
     # notice and consent (notice_views.py)

@@ -5,7 +5,7 @@ import math
 from datetime import date
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -242,20 +242,16 @@ def evidence_file(evidence_id: str):
     ev = _load_evidence(evidence_id)
     if ev.file is None:
         abort(404)
+    name = file_name("bukti", ev.id, ext=files.EXTENSIONS[ev.file.content_type])
+    # shown in the browser (an image, a PDF in its viewer: a reviewer on a phone) unless ?unduh=1 asks
+    # for a download; either way sandboxed, never cached, and never sniffed (X-Content-Type-Options)
     try:
-        path = files.open_stored(ev.file)
+        resp = files.send(ev.file, download_name=name, as_attachment=request.args.get("unduh") == "1")
     except FileNotFoundError:
-        abort(404)
-    if not path.exists():
         abort(404)
     from ..privacy import access  # who looked at whom: the file of the manager whose term it was made in
 
     access.record_outlet_file(_actor(), ev.outlet_id, ev.created_at, f"evidence:{ev.id}")
-    name = file_name("bukti", ev.id, ext=files.EXTENSIONS[ev.file.content_type])
-    # shown in the browser (an image, a PDF in its viewer: a reviewer on a phone) unless ?unduh=1 asks
-    # for a download; either way sandboxed, never cached, and never sniffed (X-Content-Type-Options)
-    resp = send_file(path, mimetype=ev.file.content_type, as_attachment=request.args.get("unduh") == "1",
-                     download_name=name, max_age=0)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return resp

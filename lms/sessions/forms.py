@@ -7,10 +7,13 @@ from typing import Any, Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from wtforms import BooleanField, FieldList, FormField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (BooleanField, FieldList, FormField, RadioField, SelectField, SelectMultipleField, StringField,
+                     SubmitField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms_common import BoundedDateTimeLocalField, BoundedIntegerField, DateRange, Form, MonthField, options
+from .organisers import KNOWN_NAMES
 from .services import EARLIEST_SESSION_DATE, MAX_CAPACITY, latest_session_date
 
 #: datetime-local sends minutes ("2018-04-10T08:00"); the first format is also how the value is written
@@ -62,6 +65,13 @@ class SpeakerForm(Form):
     agency_other = StringField(_l("Instansi lain"), validators=[Optional(), Length(max=160)])
 
 
+class OrganiserChecks(SelectMultipleField):
+    """The known co-hosting agencies as checkboxes (the names are printed as they are: not translated)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class SessionForm(Form):
     title = StringField(_l("Judul"), validators=[InputRequired(_l("Judul sesi wajib diisi.")), Length(max=200)],
                         render_kw={"placeholder": _l("mis. Bimtek Pengelola e-Warong Jakarta Pusat")})
@@ -91,6 +101,12 @@ class SessionForm(Form):
                        "diterbitkan di halaman Sertifikat setelah sesi selesai dan presensi diisi."))
     description = TextAreaField(_l("Uraian"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     speakers = FieldList(FormField(SpeakerForm), min_entries=MAX_SPEAKER_ROWS, max_entries=MAX_SPEAKER_ROWS)
+    #: "diselenggarakan oleh" on its certificates; none chosen: the speakers' agencies
+    organisers = OrganiserChecks(_l("Diselenggarakan oleh"), choices=options([(n, n) for n in KNOWN_NAMES]),
+                                 validators=[Optional()])
+    organisers_other = StringField(_l("Penyelenggara lain"), validators=[Optional(), Length(max=1000)],
+                                   description=_l("Instansi lain yang ikut menyelenggarakan, dipisah koma."),
+                                   render_kw={"placeholder": _l("mis. PTSP Jakarta Pusat, Bank DKI")})
     submit = SubmitField(_l("Simpan"))
 
 

@@ -54,6 +54,8 @@ class SessionInput:
     certificate_kind: str | None = DEFAULT_CERTIFICATE
     #: the coordinator records a session that already took place (a back-dated record)
     past: bool = False
+    #: the co-hosting agencies its certificates print ("diselenggarakan oleh"); None or empty: its speakers' agencies
+    organisers: list[str] | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class _Valid:
     speakers: list[tuple[str, SpeakerAgency, str]]
     occurrences: list[tuple[datetime, datetime]]
     certificate_kind: str | None = None
+    organisers: list[str] | None = None
 
 
 def _add(errors: dict[str, list[str]], key: str, message: str) -> None:
@@ -155,6 +158,11 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
         speakers.append((name, agency, other if agency is SpeakerAgency.OTHER else ""))
     if len(speakers) > MAX_SPEAKERS:
         _add(errors, "speakers", _("Paling banyak %(n)d narasumber.", n=MAX_SPEAKERS))
+    from .organisers import clean as clean_organisers
+
+    organisers, problems = clean_organisers(data.organisers)
+    for problem in problems:
+        _add(errors, "organisers", problem)
 
     occurrences: list[tuple[datetime, datetime]] = []
     dates_ok = True
@@ -218,7 +226,7 @@ def _validate(actor: Any, data: SessionInput, existing: TrainingSession | None, 
     if errors:
         raise Invalid(errors)
     assert cohort is not None and region is not None
-    return _Valid(cohort, region, speakers, occurrences, kind)
+    return _Valid(cohort, region, speakers, occurrences, kind, organisers)
 
 
 def _overlap(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
@@ -277,7 +285,7 @@ def create_sessions(actor: Any, data: SessionInput, *, now: datetime | None = No
                 status=SessionStatus.SCHEDULED, series_id=series_id, sequence=0,
                 checkin_secret=secrets.token_hex(32), created_by_id=getattr(actor, "id", None),
                 speakers=_speakers(valid.speakers), certificate_kind=valid.certificate_kind,
-                backdated=start <= now)
+                backdated=start <= now, organisers=valid.organisers)
             db.session.add(s)
             created.append(s)
         db.session.flush()
@@ -295,11 +303,11 @@ def _snapshot(s: TrainingSession) -> dict[str, Any]:
             "venue_name": s.venue_name, "venue_address": s.venue_address, "starts_at": s.starts_at.isoformat(),
             "ends_at": s.ends_at.isoformat(), "capacity": s.capacity, "description": s.description,
             "speakers": [[sp.name, sp.agency.value, sp.agency_other] for sp in s.speakers],
-            "certificate_kind": s.certificate_kind}
+            "certificate_kind": s.certificate_kind, "organisers": s.organisers}
 
 
 #: snapshot keys no calendar shows: changing only these does not raise the iCalendar SEQUENCE
-NOT_IN_CALENDAR = {"certificate_kind"}
+NOT_IN_CALENDAR = {"certificate_kind", "organisers"}
 
 
 def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
@@ -327,6 +335,7 @@ def update_session(actor: Any, session: TrainingSession, data: SessionInput, *,
         session.capacity = data.capacity  # type: ignore[assignment]
         session.description = (data.description or "").strip()
         session.certificate_kind = valid.certificate_kind
+        session.organisers = valid.organisers
         if [(sp.name, sp.agency, sp.agency_other) for sp in session.speakers] != valid.speakers:
             session.speakers = _speakers(valid.speakers)
         after = _snapshot(session)

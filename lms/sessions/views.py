@@ -21,8 +21,9 @@ from ..people.auth import safe_next
 from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
 from ..places.services import regions_for
 from ..programme import services as programme
-from . import services
-from .forms import ButtonForm, FeedForm, GroupForm, NewSessionForm, ScheduleFilterForm, SessionForm, attendance_form
+from . import organisers, services
+from .forms import (ATTENDANCE, AttendanceForm, ButtonForm, FeedForm, GroupForm, NewSessionForm, ScheduleFilterForm,
+                    SessionForm, attendance_form)
 from .models import Attendance, SessionStatus, TrainingSession
 
 bp = Blueprint("sessions", __name__)
@@ -150,7 +151,8 @@ def _input(form: SessionForm) -> services.SessionInput:
         extra_dates=list(getattr(getattr(form, "extra_dates", None), "dates", []) or []),
         # a form without the field (not a browser's) gets the step's usual design; "" is "no certificate"
         certificate_kind=(form.certificate_kind.data or None) if form.certificate_kind.raw_data
-        else services.DEFAULT_CERTIFICATE, past=bool(getattr(getattr(form, "past", None), "data", False)))
+        else services.DEFAULT_CERTIFICATE, past=bool(getattr(getattr(form, "past", None), "data", False)),
+        organisers=list(form.organisers.data or []) + organisers.split_other(form.organisers_other.data or ""))
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -193,7 +195,9 @@ def _edit_data(s: TrainingSession) -> dict[str, Any]:
             "starts_at": _wib_naive(s.starts_at), "ends_at": _wib_naive(s.ends_at),
             "capacity": s.capacity, "description": s.description, "certificate_kind": s.certificate_kind or "",
             "speakers": [{"name": sp.name, "agency": sp.agency.value, "agency_other": sp.agency_other}
-                         for sp in s.speakers]}
+                         for sp in s.speakers],
+            "organisers": [n for n in s.organisers or [] if n in organisers.KNOWN_NAMES],
+            "organisers_other": ", ".join(n for n in s.organisers or [] if n not in organisers.KNOWN_NAMES)}
 
 
 @bp.route("/sessions/<session_id>/edit", methods=["GET", "POST"])
@@ -380,9 +384,11 @@ def register_group(session_id: str):
 def attendance(session_id: str):
     session = _load(session_id, "session.manage")
     roster = services.roster(session)
-    form = attendance_form(roster.registered)
+    # a GET needs only the buttons and the CSRF token: the template writes the radio buttons itself
+    # (forty people's WTForms radio groups cost more than the rest of the page together)
+    form = attendance_form(roster.registered) if request.method == "POST" else AttendanceForm()
     q = (request.args.get("q") or "").strip()[:100]
-    if form.validate_on_submit():
+    if request.method == "POST" and form.validate_on_submit():
         if form.all_present.data and not is_confirmed():
             unmarked = roster.count(None)
             changed = sum(1 for r in roster.registered if r.attendance is not Attendance.PRESENT)
@@ -411,9 +417,13 @@ def attendance(session_id: str):
                   "success")
         return redirect(url_for("sessions.attendance", session_id=session.id, q=q or None))
     shown = services.filter_registrations(roster.registered, q)
+    if request.method == "POST":  # sent back with what was chosen
+        marks = {r.id: form[f"r{r.id}"].data for r in shown}
+    else:
+        marks = {r.id: r.attendance.value if r.attendance else None for r in shown}
     return render_template("sessions/attendance.html", session=session, roster=roster, form=form, q=q,
                            shown=shown, opens=services.attendance_opens(session), now=utcnow(),
-                           Attendance=Attendance), \
+                           Attendance=Attendance, marks=marks, choices=[(v, str(label)) for v, label in ATTENDANCE]), \
         (400 if request.method == "POST" else 200)
 
 

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 from ..extensions import db
 from ..forms_common import int_or_none
-from ..files import open_stored
 from ..places.models import Outlet
 from ..programme import services as programme
 from .models import ActionItem, Visit, VisitPhoto
@@ -51,10 +50,6 @@ def outlet_for_view(outlet_id: Any) -> Outlet | None:
     return db.session.scalar(sa.select(Outlet).where(Outlet.id == oid)
                              .options(joinedload(Outlet.manager), joinedload(Outlet.kecamatan),
                                       joinedload(Outlet.region)))
-
-
-def photo_path(p: VisitPhoto) -> Any:
-    return open_stored(p.file)
 
 
 def stage_names(outlet_id: int | None, lang: str) -> dict[str, str]:

@@ -182,14 +182,17 @@ def _prepare_photos(photos: Sequence[CheckedUpload]) -> list[CheckedUpload]:
 
 
 def _discard(paths: Iterable[str]) -> None:
-    from ..files import upload_root
+    import logging
 
-    root = upload_root()
+    from ..files import AREA
+    from ..storage import storage
+
+    backend = storage()
     for rel in paths:
         try:
-            (root / rel).unlink(missing_ok=True)
-        except OSError:
-            pass
+            backend.delete(AREA, rel)
+        except Exception:  # noqa: BLE001 - an unreachable store: the object stays, nothing refers to it
+            logging.getLogger(__name__).warning("could not remove the photo %s", rel)
 
 
 def log_visit(actor: Any, outlet: Outlet, data: VisitInput, photos: Sequence[CheckedUpload] = (), *,

@@ -23,7 +23,7 @@ from .recording import (  # noqa: F401
     log_visit, manager_action_items, normalise_client_key, set_action_done, update_visit,
 )
 from .reading import (  # noqa: F401
-    action_item, outlet_for_view, photo, photo_path, stage_choices, stage_names, visit_for_view,
+    action_item, outlet_for_view, photo, stage_choices, stage_names, visit_for_view,
 )
 from .timeline import (  # noqa: F401
     TimelineEntry, current_assignment, outlet_timeline,

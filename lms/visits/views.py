@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, send_file,
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -296,16 +296,13 @@ def visit_photo(photo_id: str):
     p = services.photo(photo_id)
     authorize(p.visit if p else None, "visit.view")
     try:
-        path = services.photo_path(p)
+        resp = files.send(p.file, download_name=file_name("foto-kunjungan", p.visit_id, p.id,  # type: ignore[union-attr]
+                                                          ext=files.EXTENSIONS[p.file.content_type]))  # type: ignore[union-attr]
     except FileNotFoundError:
-        abort(404)
-    if not path.exists():
         abort(404)
     from ..privacy import access  # who looked at whom: a photo of the outlet of the manager then
 
     access.record_outlet_file(_actor(), p.visit.outlet_id, p.visit.visited_at, f"visit_photo:{p.id}")  # type: ignore[union-attr]
-    resp = send_file(path, mimetype=p.file.content_type, download_name=file_name("foto-kunjungan", p.visit_id, p.id,  # type: ignore[union-attr]
-                                                 ext=files.EXTENSIONS[p.file.content_type]), max_age=0)  # type: ignore[union-attr]
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
     return resp

@@ -31,6 +31,7 @@ from flask import current_app
 from ..db import transaction, utcnow
 from ..extensions import db
 from ..notifications.events import subscriber, subscribers_of
+from ..ops import metrics
 from ..outbox.models import OutboxEvent
 from . import addresses, catalog, payloads, signing
 from .models import WebhookDelivery, WebhookEndpoint, WebhookStatus
@@ -194,6 +195,7 @@ def send_one(delivery_id: int, now: datetime | None = None, *, after_send: Calla
                                                                 WebhookDelivery.status == WebhookStatus.SENDING)
                                .values(status=status, **values).execution_options(synchronize_session=False))
         db.session.expire(d)
+        metrics.count_webhook(status.value)  # lms_webhook_deliveries_total on /metrics
         return status.value
 
     ep = d.endpoint
