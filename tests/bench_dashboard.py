@@ -15,8 +15,10 @@ migration head) and the generator stay the same.
    ``?cohort=&kecamatan=``, with ``?start=&end=``, and the funnel's click-through list
    ``/dashboard/managers?stage=``. Target: large p95 <= 3 x small p95 in every case.
    The dashboard keeps rendered views in a per-process cache (lms.dashboard.cache), so most of
-   these requests are cache hits; a second, informational pass repeats the cases with the cache
-   off (``DASHBOARD_CACHE_SECONDS=0``) to show what a miss costs at each size.
+   these requests are cache hits; informational passes show what a miss costs: the admin's
+   dashboard on the large data right after a registration (only the sessions view is drawn
+   again) and after a change of the numbers (every view is), then every case with the cache off
+   (``DASHBOARD_CACHE_SECONDS=0``) at each size.
 2. Throughput: gunicorn with 2 sync workers on the large database, serving
    ``tests/bench_wsgi.py`` (the app plus one bare route). Threads with keep-alive connections
    request the bare route and the admin's ``/dashboard`` in alternating windows on the same
@@ -451,6 +453,41 @@ def _clear_dashboard_cache(app: Any) -> None:
         found.clear()
 
 
+def miss_costs(large: Side, requests: int) -> dict[str, Any]:
+    """What the admin's ``/dashboard`` costs on the large data right after a change, with the cache on:
+    nothing changed (a hit), a registration (the sessions' version moves: the sessions view is drawn
+    again), a change of the numbers (every view is). Each change is committed before each request."""
+    import sqlalchemy as sa
+
+    from lms.dashboard import summaries
+    from lms.db import transaction
+    from lms.extensions import db
+    from lms.places.models import Region
+
+    def change(metrics: tuple[str, ...]) -> None:
+        with large.app.app_context():
+            with transaction():
+                ids = list(db.session.scalars(sa.select(Region.id)))
+                for metric in metrics:
+                    summaries.bump_versions(db.session, ids, metric)
+            db.session.remove()
+
+    case = Case("admin: /dashboard", "admin", "/dashboard")
+    out: dict[str, Any] = {}
+    for name, metrics in (("hit", ()), ("after a registration", (summaries.SESSIONS_VERSION,)),
+                          ("after a change of the numbers", summaries.VERSIONS)):
+        times = []
+        for i in range(requests + 3):
+            if metrics:
+                change(metrics)
+            elapsed = _get(large, case)
+            if i >= 3:
+                times.append(elapsed)
+        out[name] = _stats(times)
+        print(f"    {name:<32} p50 {out[name]['p50']:7.1f} ms  p95 {out[name]['p95']:7.1f} ms", flush=True)
+    return out
+
+
 def latency(small: Side, large: Side, requests: int, warmup: int) -> dict[str, Any]:
     """Each case on both databases, alternating request by request."""
     out: dict[str, Any] = {}
@@ -671,6 +708,9 @@ def _print_summary(result: dict[str, Any]) -> None:
             verdict = ("PASS" if c["pass"] else "FAIL") if not label else ""
             print(f"    {name:<32}{s['p50']:>10.1f}{s['p95']:>8.1f}{s['max']:>8.1f}{l_['p50']:>11.1f}"
                   f"{l_['p95']:>8.1f}{l_['max']:>8.1f}{c['ratio_p95']:>7.2f} {verdict}")
+    for kind, block in result["after_change"].items():
+        print(f"  {kind}: admin /dashboard on the large data right after a change, cache on (ms, informational): "
+              + ", ".join(f"{name} p50 {c['p50']:.1f} / p95 {c['p95']:.1f}" for name, c in block.items()))
     for kind, t in result["throughput"].items():
         if "skipped" in t:
             print(f"  {kind}: throughput skipped: {t['skipped']}")
@@ -706,7 +746,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{params.visits:,} visits", flush=True)
     result: dict[str, Any] = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cores": os.cpu_count(),
                               "params": params.as_dict(), "requests": args.requests, "warmup": args.warmup,
-                              "databases": {}, "latency": {}, "latency_uncached": {}, "throughput": {},
+                              "databases": {}, "latency": {}, "latency_uncached": {}, "after_change": {},
+                              "throughput": {},
                               "notes": [],
                               "json": str(BENCH_DIR / "dashboard.json")}
     kinds: list[tuple[str, Any]] = [("sqlite", None)]
@@ -742,6 +783,8 @@ def main(argv: list[str] | None = None) -> int:
             cases = latency(small, large, args.requests, args.warmup)
             result["latency"][kind] = {"cases": cases}
             ok &= all(c["pass"] for c in cases.values())
+            print(f"  {kind}: the admin's dashboard on the large data after a change (cache on) …", flush=True)
+            result["after_change"][kind] = miss_costs(large, max(args.requests // 2, 10))
             if not args.no_uncached:
                 # the dashboard caches rendered views (lms.dashboard.cache) and the loop above mostly
                 # hits that cache; this pass shows what a miss costs (the first view after a change)

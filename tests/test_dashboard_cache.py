@@ -47,8 +47,8 @@ def test_a_repeated_dashboard_costs_one_statement(client, login_as, fixture, cou
     assert other.count > 5, other.statements
 
 
-def test_the_version_read_with_the_person_is_the_dashboards(app, db, factory, fixture):  # noqa: F811
-    """summaries.version_column() (one statement with the user) equals summaries.version() of the
+def test_the_versions_read_with_the_person_are_the_dashboards(app, db, factory, fixture):  # noqa: F811
+    """summaries.version_columns() (in one statement with the user) equal summaries.versions() of the
     regions the person's dashboard covers, for each kind of viewer."""
     from lms.people.models import User
 
@@ -59,11 +59,13 @@ def test_the_version_read_with_the_person_is_the_dashboards(app, db, factory, fi
         db.session.merge(all_dki).region_id = None
     viewers.append(all_dki)
     summaries.bump_versions(db.session, [fixture["k3"].region_id])
+    summaries.bump_versions(db.session, [fixture["k3"].region_id], summaries.SESSIONS_VERSION)
     db.session.commit()
     for viewer in viewers:
         user = db.session.get(User, viewer.id)
-        read = db.session.scalar(sa.select(summaries.version_column()).select_from(User).where(User.id == user.id))
-        assert read == summaries.version(db.session, dash.allowed_region_ids(user)), user.role
+        read = db.session.execute(sa.select(*summaries.version_columns()).select_from(User)
+                                  .where(User.id == user.id)).one()
+        assert tuple(read) == summaries.versions(db.session, dash.allowed_region_ids(user)), user.role
 
 
 def test_changes_show_on_the_next_load(client, login_as, db, factory, fixture):  # noqa: F811
@@ -109,6 +111,32 @@ def test_a_message_shows_once_and_other_browsers_get_their_own_page(app, client,
         s.setdefault("_flashes", []).append(("info", "Pesan sekali tampil"))
     assert "Pesan sekali tampil" in client.get(URL).get_data(as_text=True)
     assert "Pesan sekali tampil" not in client.get(URL).get_data(as_text=True)
+
+
+def test_a_registration_redraws_only_the_sessions_view(client, login_as, db, factory, fixture):  # noqa: F811
+    """A registration (the morning's most frequent change) raises the sessions' version only: the next
+    dashboard shows it, and draws the sessions view again but takes the other views from the cache."""
+    from lms.sessions import services as sessions
+
+    [trainee] = factory.enrolled_trainees(1, fixture["cohort"])
+    up = fixture["upcoming"]
+    login_as("coordinator", region="3171")
+    client.get(URL)
+    app = client.application
+    made: list[str] = []
+    from lms.dashboard import views
+
+    real_views, real_sessions = views._views, views._sessions_view
+    views._views = lambda *a: made.append("numbers") or real_views(*a)  # type: ignore[assignment]
+    views._sessions_view = lambda *a: made.append("sessions") or real_sessions(*a)  # type: ignore[assignment]
+    try:
+        sessions.register(trainee, db.session.merge(up))
+        html = client.get(URL).get_data(as_text=True)
+    finally:
+        views._views, views._sessions_view = real_views, real_sessions
+    assert made == ["sessions"], made
+    assert re.search(r">5/10<", html), "the new registration is counted in the fill rate"
+    assert app.extensions["lms.dashboard_cache"].hits >= 1
 
 
 def test_another_process_sees_a_change_at_once(app, client, login_as, db, db_url, factory, fixture, tmp_path,  # noqa: F811

@@ -92,6 +92,7 @@ class Certificate(Base):
 
     __table_args__ = (
         sa.Index("ix_certificates_sync", "updated_at", "id"),  # the API's ``updated_since`` sync
+        sa.Index("ix_certificates_pdf_sha256", "pdf_sha256"),  # "Periksa berkas": an uploaded file's hash
         sa.Index("uq_certificates_active_subject", "kind", "holder_id", "subject_key", unique=True,
                  sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
         sa.UniqueConstraint("kind", "year", "number", name="uq_certificates_kind_year_number"),

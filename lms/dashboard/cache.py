@@ -1,19 +1,20 @@
 """A small in-process cache for the dashboard's rendered views.
 
 The key names everything the HTML depends on: the scope (cohort, regions, kecamatan, date
-range, stuck threshold), the language, the WIB day, the viewer's role, and the *version* of
-the scope's regions (:func:`lms.dashboard.summaries.version`), which every commit that
-changes a summarised record raises in the same transaction. So a cached page is never
-older than the data it shows — except for what moves with the clock alone (the stuck
-cut-off, sessions starting), which the lifetime (``DASHBOARD_CACHE_SECONDS``, 60 s by
-default) bounds.
+range, stuck threshold), the language, the WIB day, the viewer's role, and the *versions* of
+the scope's regions (:func:`lms.dashboard.summaries.versions`), which every commit that
+changes a summarised record (or a session, a registration) raises in the same transaction.
+So a cached page is never older than the data it shows — except for what moves with the
+clock alone (the stuck cut-off, sessions starting), which the lifetime
+(``DASHBOARD_CACHE_SECONDS``, 60 s by default) bounds.
 
-Three layers, each keyed by the version: the views of a scope, the page content of a query
-(filters and views), and the whole page of one browser session (:func:`frame_key`: the header
-and menu too, which name the person, their bell count and the session's CSRF token). The
-version is read in the sign-in statement itself (``summaries.version_column`` registered with
-lms.people.auth.read_with_user), so a repeated dashboard costs one SQL statement, like any
-signed-in page's sign-in check.
+The layers: the views of a scope (the sessions view under the sessions' version, the others
+under the numbers' version, so that a morning of registrations and check-ins redraws only the
+sessions view), the page content of a query (filters and views), and the whole page of one
+browser session (:func:`frame_key`: the header and menu too, which name the person, their bell
+count and the session's CSRF token). The versions are read in the sign-in statement itself
+(``summaries.version_columns`` registered with lms.people.auth.read_with_user), so a repeated
+dashboard costs one SQL statement, like any signed-in page's sign-in check.
 
 Several processes and servers: the version lives in the database, raised inside the committing
 transaction, and every request reads it; an entry is found only under the version it was made
@@ -82,7 +83,7 @@ def _fingerprint(user: Any) -> tuple[Any, ...]:
     return tuple(getattr(user, k) for k in _USER_COLUMNS)
 
 
-def frame_key(user: Any, lang: str, version: int, extra: Hashable) -> Hashable | None:
+def frame_key(user: Any, lang: str, version: Hashable, extra: Hashable) -> Hashable | None:
     """The key of this request's whole page, or None when it must be rendered: a message is waiting
     to be shown once (flash), or the session has no CSRF token yet (the first page after signing in
     makes it; a client that does not keep its cookies would make a new one at every request).

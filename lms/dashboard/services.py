@@ -256,6 +256,24 @@ class SessionRow:
 
 
 @dataclass
+class SessionsView:
+    """What the sessions view shows (rendered apart from the other views)."""
+
+    upcoming: list[SessionRow]
+    past: list[SessionRow]
+
+    @property
+    def upcoming_fill(self) -> float | None:
+        cap = sum(r.capacity for r in self.upcoming)
+        return sum(r.registered for r in self.upcoming) / cap if cap else None
+
+    @property
+    def past_attendance(self) -> float | None:
+        reg = sum(r.registered for r in self.past)
+        return sum(r.attended for r in self.past) / reg if reg else None
+
+
+@dataclass
 class StuckRow:
     enrolment: Enrolment
     days: int
@@ -302,13 +320,11 @@ class Dashboard:
 
     @property
     def upcoming_fill(self) -> float | None:
-        cap = sum(r.capacity for r in self.upcoming)
-        return sum(r.registered for r in self.upcoming) / cap if cap else None
+        return SessionsView(self.upcoming, self.past).upcoming_fill
 
     @property
     def past_attendance(self) -> float | None:
-        reg = sum(r.registered for r in self.past)
-        return sum(r.attended for r in self.past) / reg if reg else None
+        return SessionsView(self.upcoming, self.past).past_attendance
 
     @property
     def done(self) -> int:
@@ -370,6 +386,24 @@ def _stuck_where(scope: Scope, now: datetime) -> list[Any]:
 
 
 def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None = None) -> Dashboard:
+    """Every view's numbers: :func:`dashboard_numbers` with :func:`dashboard_sessions`."""
+    now = now or utcnow()
+    data = dashboard_numbers(actor, scope, lang, now)
+    sessions = dashboard_sessions(actor, scope, now)
+    data.upcoming, data.past = sessions.upcoming, sessions.past
+    return data
+
+
+def dashboard_sessions(actor: Any, scope: Scope, now: datetime | None = None) -> SessionsView:
+    """The sessions view: the next and the last few sessions in scope (3 queries). Kept apart from the
+    other views because registrations and check-ins change it all day (its own version: summaries)."""
+    if not permissions.can(actor, "dashboard.view"):
+        raise NotAllowed()
+    return SessionsView(*_sessions(scope, now or utcnow()))
+
+
+def dashboard_numbers(actor: Any, scope: Scope, lang: str = "id", now: datetime | None = None) -> Dashboard:
+    """Every view but the sessions' (``upcoming`` and ``past`` are left empty)."""
     if not permissions.can(actor, "dashboard.view"):
         raise NotAllowed()
     now = now or utcnow()
@@ -412,9 +446,6 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
                                      {k: counts.get(k, 0) for k, _n in names if k != DONE}, counts.get(DONE, 0),
                                      certified.get(kec.id, 0)))
 
-    # sessions (3 queries)
-    upcoming, past = _sessions(scope, now)
-
     # coverage (1 query: six sums over dashboard_counts)
     coverage = _coverage(scope)
 
@@ -437,7 +468,7 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
 
     return Dashboard(scope=scope, stages=stages, enrolled=enrolled, stuck_total=sum(s.count for s in stuck_by_stage),
                      stuck_by_stage=stuck_by_stage, stuck_rows=stuck_rows, kecamatan_rows=kec_rows,
-                     upcoming=upcoming, past=past, coverage=coverage, certificates=list(certs.values()),
+                     upcoming=[], past=[], coverage=coverage, certificates=list(certs.values()),
                      certificate_kinds=sorted(kinds), completions=list(completions.values()))
 
 

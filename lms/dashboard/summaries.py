@@ -236,10 +236,16 @@ def recount(session: Session, units: dict[str, set[Unit]]) -> None:
             _insert_from(session, _loose_certificates(session, Certificate.region_id.in_(loose_regions)))
 
 
+#: the version of a region's summarised numbers (raised by every recount)
 VERSION = "version"
+#: the version of a region's training sessions and registrations (seats, attendance): the dashboard's
+#: sessions view only, so that a morning of registrations and check-ins does not make every other view
+#: be counted again
+SESSIONS_VERSION = "version_s"
+VERSIONS = (VERSION, SESSIONS_VERSION)
 
 
-def bump_versions(session: Session, region_ids: Iterable[int]) -> None:
+def bump_versions(session: Session, region_ids: Iterable[int], metric: str = VERSION) -> None:
     """Count one more change in these regions (the dashboard's cache key; see lms.dashboard.cache).
 
     Versions only grow, so the sum over a scope's regions names one state of its numbers.
@@ -248,19 +254,19 @@ def bump_versions(session: Session, region_ids: Iterable[int]) -> None:
     if not ids:
         return
     t = DashboardCount.__table__
-    where = sa.and_(t.c.metric == VERSION, t.c.cohort_id == 0, t.c.kecamatan_id == 0, t.c.key == "", t.c.day == "")
+    where = sa.and_(t.c.metric == metric, t.c.cohort_id == 0, t.c.kecamatan_id == 0, t.c.key == "", t.c.day == "")
     done = session.execute(sa.update(t).where(where, t.c.region_id.in_(ids)).values(n=t.c.n + 1)).rowcount
     if done < len(ids):
         have = set(session.scalars(sa.select(t.c.region_id).where(where, t.c.region_id.in_(ids))))
         for rid in ids:
             if rid not in have:
-                session.execute(sa.insert(t).values(metric=VERSION, cohort_id=0, region_id=rid, kecamatan_id=0,
+                session.execute(sa.insert(t).values(metric=metric, cohort_id=0, region_id=rid, kecamatan_id=0,
                                                     key="", day="", n=1))
 
 
 def session_changed(session: Session, session_id: int) -> None:
     """A training session's seats or registrations changed through a bulk UPDATE (which the ORM
-    hooks do not see): raise its region's version at commit so the dashboard reads them again."""
+    hooks do not see): raise its region's sessions version at commit so the dashboard reads them again."""
     session.info.setdefault(_INFO_BUMP, set()).add(("session", session_id))
 
 
@@ -272,12 +278,14 @@ def rebuild_all(session: Session | None = None) -> None:
     session.flush()
     _refresh_all_last_visits(session)
     t = DashboardCount.__table__
-    top = session.scalar(sa.select(sa.func.max(t.c.n)).where(t.c.metric == VERSION)) or 0
+    # every version goes past its highest value so far: no cached view can be taken for the recounted numbers
+    tops = {m: session.scalar(sa.select(sa.func.max(t.c.n)).where(t.c.metric == m)) or 0 for m in VERSIONS}
     session.execute(sa.delete(t))
     from ..places.models import Region
     for rid in session.scalars(sa.select(Region.id)):
-        session.execute(sa.insert(t).values(metric=VERSION, cohort_id=0, region_id=rid, kecamatan_id=0, key="",
-                                            day="", n=top + 1))
+        for metric, top in tops.items():
+            session.execute(sa.insert(t).values(metric=metric, cohort_id=0, region_id=rid, kecamatan_id=0, key="",
+                                                day="", n=top + 1))
     for group in GROUP_METRICS:
         for select in _selects(session, group, sa.true()):
             _insert_from(session, select)
@@ -290,30 +298,39 @@ def snapshot(session: Session) -> set[tuple[Any, ...]]:
     """Every summary row as a tuple (tests compare this with a rebuild)."""
     t = DashboardCount.__table__
     return {tuple(r) for r in session.execute(sa.select(*[t.c[c] for c in _COLUMNS])
-                                              .where(t.c.n != 0, t.c.metric != VERSION))}
+                                              .where(t.c.n != 0, t.c.metric.not_in(VERSIONS)))}
 
 
-def version(session: Session, region_ids: Iterable[int]) -> int:
-    """The sum of these regions' versions: it changes whenever one of their numbers may have."""
+def version(session: Session, region_ids: Iterable[int], metric: str = VERSION) -> int:
+    """The sum of these regions' versions (of ``metric``): it changes whenever one of their numbers may have."""
     t = DashboardCount.__table__
     return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(t.c.n), 0))
-                              .where(t.c.metric == VERSION, t.c.region_id.in_(list(region_ids)))) or 0)
+                              .where(t.c.metric == metric, t.c.region_id.in_(list(region_ids)))) or 0)
 
 
-VERSION_LABEL = "dashboard_version"
+def versions(session: Session, region_ids: Iterable[int]) -> tuple[int, int]:
+    """(:func:`version`, the sessions' version) of these regions, in one query."""
+    t = DashboardCount.__table__
+    found = dict(session.execute(sa.select(t.c.metric, sa.func.sum(t.c.n))
+                                 .where(t.c.metric.in_(VERSIONS), t.c.region_id.in_(list(region_ids)))
+                                 .group_by(t.c.metric)).all())
+    return int(found.get(VERSION) or 0), int(found.get(SESSIONS_VERSION) or 0)
 
 
-def version_column() -> Any:
-    """:func:`version` of the regions a user's dashboard covers, as a scalar subquery correlated to the
+VERSION_LABELS = ("dashboard_version", "dashboard_sessions_version")
+
+
+def version_columns() -> list[Any]:
+    """:func:`versions` of the regions a user's dashboard covers, as scalar subqueries correlated to the
     users table (read in the sign-in statement, lms.people.auth.read_with_user): an admin's, or a
     coordinator's without a region, is the sum over all regions; a coordinator's, their region's."""
     from ..people.models import Role, User
 
     t = DashboardCount.__table__
-    return (sa.select(sa.func.coalesce(sa.func.sum(t.c.n), 0))
-            .where(t.c.metric == VERSION, sa.or_(User.role == Role.ADMIN, User.region_id.is_(None),
-                                                 t.c.region_id == User.region_id))
-            .scalar_subquery().label(VERSION_LABEL))
+    return [sa.select(sa.func.coalesce(sa.func.sum(t.c.n), 0))
+            .where(t.c.metric == metric, sa.or_(User.role == Role.ADMIN, User.region_id.is_(None),
+                                                t.c.region_id == User.region_id))
+            .scalar_subquery().label(label) for metric, label in zip(VERSIONS, VERSION_LABELS)]
 
 
 # --- the hooks -------------------------------------------------------------------------------
@@ -363,7 +380,7 @@ def _note(session: Session, instances: Iterable[Any], deleted: bool, new: bool) 
         elif isinstance(obj, Cohort):  # names and regions shown in the dashboard's filter
             session.info.setdefault(_INFO_BUMP, set()).add(("all", 0))
         elif isinstance(obj, (TrainingSession, Registration)):
-            # not summarised, but shown: a new version makes the dashboard cache read them again
+            # not summarised, but shown: a new sessions version makes the dashboard cache read them again
             # (the bulk UPDATEs of seats and registrations call session_changed())
             bump = session.info.setdefault(_INFO_BUMP, set())
             if isinstance(obj, TrainingSession):
@@ -415,15 +432,20 @@ def _before_commit(session: Session) -> None:
             refresh_last_visits(session, visited)
         bump = session.info.pop(_INFO_BUMP, None)
         if bump:
+            # sessions and registrations: the sessions' version; a cohort (its name and regions are in the
+            # filters of every view): every version of every region
             regions = {v for kind, v in bump if kind == "region"}
-            if any(kind == "all" for kind, _v in bump):
+            everything = any(kind == "all" for kind, _v in bump)
+            if everything:
                 from ..places.models import Region
                 regions |= set(session.scalars(sa.select(Region.id)))
             sessions = [v for kind, v in bump if kind == "session"]
             if sessions:
                 regions |= set(session.scalars(sa.select(TrainingSession.region_id)
                                                .where(TrainingSession.id.in_(sessions))))
-            bump_versions(session, regions)
+            bump_versions(session, regions, SESSIONS_VERSION)
+            if everything:
+                bump_versions(session, regions)
         units = _resolve(session)
         if not units:
             return

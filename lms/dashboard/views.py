@@ -74,7 +74,7 @@ def _read_with_user() -> list[Any]:
     from ..places.models import Region
 
     region = sa.select(Region.name).where(Region.id == User.region_id).scalar_subquery().label(_REGION_NAME)
-    return [summaries.version_column(), unread_column(), region]
+    return [*summaries.version_columns(), unread_column(), region]
 
 
 _REGION_NAME = "dashboard_region_name"
@@ -90,41 +90,69 @@ def index():
     actor = _actor()
     lang = _lang()
     read: dict[str, Any] = g.get("with_user") or {}
-    version = read.get(summaries.VERSION_LABEL)
-    if version is None:  # not read with the user (signed in during this request)
-        version = summaries.version(db.session, services.allowed_region_ids(actor))
+    if all(read.get(label) is not None for label in summaries.VERSION_LABELS):
+        versions = tuple(int(read[label]) for label in summaries.VERSION_LABELS)
+    else:  # not read with the user (signed in during this request)
+        versions = summaries.versions(db.session, services.allowed_region_ids(actor))
     today = services.wib_today()
-    key = cache.frame_key(actor, lang, int(version),
-                          (today, read.get(UNREAD), read.get(_REGION_NAME)) if read else None)
+    key = cache.frame_key(actor, lang, versions, (today, read.get(UNREAD), read.get(_REGION_NAME)) if read else None)
     if key is None or not read:
-        return _page(actor, lang, int(version), today)
-    return cache.cache().get_or_make(key, cache.ttl(), lambda: _page(actor, lang, int(version), today))
+        return _page(actor, lang, versions, today)
+    return cache.cache().get_or_make(key, cache.ttl(), lambda: _page(actor, lang, versions, today))
 
 
-def _page(actor: Any, lang: str, version: int, today: Any) -> tuple[str, int]:
+def _page(actor: Any, lang: str, versions: tuple[int, int], today: Any) -> tuple[str, int]:
     key = ("page", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))), today,
-           version)
-    html, status = cache.cache().get_or_make(key, cache.ttl(), lambda: _content(actor, lang, version))
+           versions)
+    html, status = cache.cache().get_or_make(key, cache.ttl(), lambda: _content(actor, lang, versions))
     return render_template("dashboard/index.html", content=Markup(html)), status
 
 
-def _content(actor: Any, lang: str, version: int) -> tuple[str, int]:
-    """``version``: of all the regions the actor's dashboard covers (a narrower scope reads its own)."""
+#: where _views.html leaves the place of the sessions view (_sessions.html)
+SESSIONS_MARK = "<!-- dashboard: sessions -->"
+
+
+def _content(actor: Any, lang: str, versions: tuple[int, int]) -> tuple[str, int]:
+    """``versions``: (numbers, sessions) of all the regions the actor's dashboard covers (a narrower scope
+    reads its own). The sessions view has a version of its own: registrations and check-ins change it all
+    morning, and need not make the other views be counted and drawn again."""
     form = FilterForm(request.args)
     scope, choices = _filters(form, actor)
     if sorted(scope.region_ids) != sorted(services.allowed_region_ids(actor)):
-        version = summaries.version(db.session, scope.region_ids)
+        versions = summaries.versions(db.session, scope.region_ids)
     key = ("views", lang, actor.role.value, tuple(scope.region_ids), scope.cohort_id, scope.kecamatan_id,
-           getattr(scope, "region_chosen", False), scope.range_start, scope.range_end, scope.stuck_days, scope.today,
-           version)
-    views = Markup(cache.cache().get_or_make(key, cache.ttl(), lambda: _views(actor, scope, lang)))
+           getattr(scope, "region_chosen", False), scope.range_start, scope.range_end, scope.stuck_days, scope.today)
+    numbers = cache.cache().get_or_make(key + ("numbers", versions[0]), cache.ttl(),
+                                        lambda: _views(actor, scope, lang))
+    sessions = cache.cache().get_or_make(key + ("sessions", versions[1]), cache.ttl(),
+                                         lambda: _sessions_view(actor, scope, lang))
+    views = Markup(numbers.replace(SESSIONS_MARK, sessions, 1))
     html = render_template("dashboard/_content.html", form=form, scope=scope, choices=choices, views=views)
     return html, 200
 
 
+def _sessions_view(actor: Any, scope: services.Scope, lang: str) -> str:
+    """The rendered sessions view of one scope (cached by the caller)."""
+    data = services.dashboard_sessions(actor, scope)
+    sessions_chart = charts.hbars(
+        "chart-sessions", _("Keterisian Bimtek mendatang"),
+        _("Persentase kursi terisi di %(n)s sesi mendatang.", n=len(data.upcoming)),
+        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
+                    round(r.fill_rate * 100), display=f"{r.registered}/{r.capacity}", css="a")
+         for r in data.upcoming], max_value=100)
+    attendance_chart = charts.hbars(
+        "chart-attendance", _("Kehadiran Bimtek yang lalu"),
+        _("Persentase peserta terdaftar yang hadir di %(n)s sesi terakhir dalam rentang tanggal.", n=len(data.past)),
+        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
+                    round((r.attendance_rate or 0) * 100), display=_pct(r.attendance_rate), css="ok")
+         for r in data.past], max_value=100)
+    return render_template("dashboard/_sessions.html", data=data, sessions_chart=sessions_chart,
+                           attendance_chart=attendance_chart, pct=_pct, lang=lang)
+
+
 def _views(actor: Any, scope: services.Scope, lang: str) -> str:
-    """The rendered views of one scope (cached by the caller)."""
-    data = services.dashboard(actor, scope, lang)
+    """The rendered views of one scope but the sessions view, whose place is marked (cached by the caller)."""
+    data = services.dashboard_numbers(actor, scope, lang)
     month_names = MONTHS[lang]
     step = 1 if len(data.completions) <= 12 else 2
     mlabel = lambda m: month_names[m.month - 1] if (m.month - 1) % step == 0 else ""  # noqa: E731
@@ -149,18 +177,6 @@ def _views(actor: Any, scope: services.Scope, lang: str) -> str:
          charts.Bar(_("Terlambat (> %(d)s hari)", d=cov.overdue_days), cov.overdue, css="warn"),
          charts.Bar(_("Belum pernah dikunjungi"), cov.never, css="bad"),
          charts.Bar(_("Tindak lanjut lewat tenggat"), cov.past_due_actions, css="bad")])
-    sessions_chart = charts.hbars(
-        "chart-sessions", _("Keterisian Bimtek mendatang"),
-        _("Persentase kursi terisi di %(n)s sesi mendatang.", n=len(data.upcoming)),
-        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
-                    round(r.fill_rate * 100), display=f"{r.registered}/{r.capacity}", css="a")
-         for r in data.upcoming], max_value=100)
-    attendance_chart = charts.hbars(
-        "chart-attendance", _("Kehadiran Bimtek yang lalu"),
-        _("Persentase peserta terdaftar yang hadir di %(n)s sesi terakhir dalam rentang tanggal.", n=len(data.past)),
-        [charts.Bar(f"{_short_date(r.session.starts_at)} · {r.session.title}",
-                    round((r.attendance_rate or 0) * 100), display=_pct(r.attendance_rate), css="ok")
-         for r in data.past], max_value=100)
     certs_chart = charts.columns(
         "chart-certs", _("Sertifikat terbit per bulan"),
         _("Sertifikat yang berlaku menurut bulan terbit; total %(n)s.", n=sum(m.count for m in data.certificates)),
@@ -192,7 +208,7 @@ def _views(actor: Any, scope: services.Scope, lang: str) -> str:
              for r in data.kecamatan_rows], series)
     return render_template(
         "dashboard/_views.html", data=data, scope=scope, funnel=funnel, stuck=stuck,
-        coverage=coverage, sessions_chart=sessions_chart, attendance_chart=attendance_chart, certs_chart=certs_chart,
+        coverage=coverage, certs_chart=certs_chart,
         trend_chart=trend_chart, kec_chart=kec_chart, series=list(zip(stage_keys + [done_stage], series)), link=link,
         mlabel=mlabel, pct=_pct, done_key=DONE, lang=lang, stage_name=_stage_namer(lang), kind_name=_kind_name)
 

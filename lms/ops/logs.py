@@ -83,7 +83,15 @@ def current_user_id() -> int | None:
     user = g.get("_login_user")  # where Flask-Login keeps the user it loaded for this request
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    uid = getattr(user, "id", None)
+    # never through the attribute: an expired one would load the row, and a log line written while
+    # the session is busy (e.g. the slow-query log inside a commit) must not use the session
+    uid = vars(user).get("id")
+    if uid is None:
+        from sqlalchemy import inspect
+
+        state = inspect(user, raiseerr=False)
+        key = getattr(state, "key", None)
+        uid = key[1][0] if key and key[1] else None
     return uid if isinstance(uid, int) else None
 
 

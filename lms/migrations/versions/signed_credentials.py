@@ -47,6 +47,7 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_certificates_branding_id_certificate_brandings'),
                                     'certificate_brandings', ['branding_id'], ['id'])
         batch_op.create_unique_constraint(batch_op.f('uq_certificates_status_index'), ['status_index'])
+        batch_op.create_index('ix_certificates_pdf_sha256', ['pdf_sha256'], unique=False)
     with op.batch_alter_table('training_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisers', sa.JSON(), nullable=True))
 
@@ -55,6 +56,7 @@ def downgrade():
     with op.batch_alter_table('training_sessions', schema=None) as batch_op:
         batch_op.drop_column('organisers')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('ix_certificates_pdf_sha256')
         batch_op.drop_constraint(batch_op.f('uq_certificates_status_index'), type_='unique')
         batch_op.drop_constraint(batch_op.f('fk_certificates_branding_id_certificate_brandings'), type_='foreignkey')
         batch_op.drop_column('credential_json')
