@@ -273,6 +273,27 @@ def count_queries(app):  # type: ignore[no-untyped-def]
 
 # --- a live server and a real browser ------------------------------------------------
 
+def _files_read_at_once(app):  # type: ignore[no-untyped-def]
+    """A file response (static files, downloads) read and closed before Werkzeug's server writes it.
+
+    When a browser drops the connection while the test server drains it, Werkzeug's server leaves
+    the response's file open (its close() comes after the drain), and the ResourceWarning fails
+    whichever test is running then.
+    """
+    from werkzeug.wsgi import FileWrapper
+
+    def wsgi(environ, start_response):  # type: ignore[no-untyped-def]
+        body = app(environ, start_response)
+        if not isinstance(body, FileWrapper):
+            return body
+        try:
+            return [b"".join(body)]
+        finally:
+            body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):  # type: ignore[no-untyped-def]
     """The app served over HTTP on a free local port, in a thread."""
@@ -280,7 +301,7 @@ def live_server(app):  # type: ignore[no-untyped-def]
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _files_read_at_once(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
