@@ -17,9 +17,11 @@ Bimtek per 40 managers of each city for the demo cohort. The database is dropped
 (``--keep-db`` keeps it). Without a reachable PostgreSQL the benchmark is skipped with a message.
 
 The server: gunicorn with ``--workers`` sync workers (default 5, the 2 x cores + 1 of
-gunicorn.conf.py on this two-core machine) through the dashboard benchmark's helper. The sign-in
-limit per address (RATELIMIT_LOGIN, 120/minute in production) would refuse a whole city signing
-in from one address: for this run only it is set to 100000/minute in the server's environment.
+gunicorn.conf.py on this two-core machine) through the dashboard benchmark's helper (no worker
+replaced during the run), warmed up first with every page of the scenario a few times per worker
+(a server that has been up since yesterday has its templates compiled). The sign-in limit per
+address (RATELIMIT_LOGIN, 120/minute in production) would refuse a whole city signing in from one
+address: for this run only it is set to 100000/minute in the server's environment.
 
 The client: Locust in its own process (``tests/locustfile_bimtek.py``; never imported here), which
 writes every request's timing. A probe requests the trivial route (``/healthz``: the app's
@@ -155,7 +157,14 @@ def _morning() -> dict[str, Any]:
             mentors.append({"email": m["email"], "outlets": outlets})
     coordinators = [{"email": c["email"], "sessions": watched[c["region_code"]]} for c in demo_coordinators()
                     if users[c["email"]].role is Role.COORDINATOR and c["region_code"] in watched]
-    return {"password": DEMO_PASSWORD, "totp": DEMO_TOTP_SECRET, "trainees": trainees, "mentors": mentors,
+    from lms.seed_data import DEMO_ADMIN
+    from lms.visits.models import Visit
+
+    visit = db.session.scalar(sa.select(Visit.id).where(Visit.mentor_id == users[mentors[0]["email"]].id)
+                              .order_by(Visit.id.desc()).limit(1)) if mentors else None
+    warmup = {"admin": DEMO_ADMIN["email"], "visit": visit}
+    return {"password": DEMO_PASSWORD, "totp": DEMO_TOTP_SECRET, "warmup": warmup, "trainees": trainees,
+            "mentors": mentors,
             "coordinators": coordinators, "secrets": secrets, "checkin_step": CHECKIN_STEP,
             "checkin_token_length": CHECKIN_TOKEN_LENGTH, "starts_at": start.isoformat()}
 
@@ -210,6 +219,39 @@ def _trivial_route(port: int) -> str:
         if ok:
             return path
     return "/login"
+
+
+def warm_up(port: int, plan: dict[str, Any], workers: int) -> int:
+    """Before the morning: every page of the scenario a few times per worker, so that the measured requests
+    find their templates compiled and their SQL prepared, as on a server that has been up for a while (the
+    admin, one trainee and one mentor of the plan, reading only; the trainee's check-in page refuses, since
+    they have not registered yet). Returns the number of requests."""
+    import pyotp
+
+    from tests.bench_dashboard import _http_sign_in
+
+    sid = plan["trainees"][0]["session_id"]
+    watched = plan["coordinators"][0]["sessions"][0] if plan["coordinators"] else sid
+    admin = _http_sign_in(port, plan["warmup"]["admin"], plan["password"], pyotp.TOTP(plan["totp"]).now())
+    trainee = _http_sign_in(port, plan["trainees"][0]["email"], plan["password"])
+    pages: list[tuple[str, str]] = [("", "/login"), ("", "/healthz"), (admin, "/dashboard"), (admin, "/home"),
+                                    (admin, f"/sessions/{watched}/attendance"), (admin, f"/sessions/{watched}/qr.svg"),
+                                    (trainee, "/home"), (trainee, "/progress"), (trainee, f"/sessions/{sid}"),
+                                    (trainee, f"/checkin/{sid}/{'0' * int(plan['checkin_token_length'])}")]
+    if plan["mentors"]:
+        mentor = _http_sign_in(port, plan["mentors"][0]["email"], plan["password"])
+        pages.append((mentor, f"/visits/new?outlet={plan['mentors'][0]['outlets'][0]}"))
+        if plan["warmup"].get("visit"):
+            pages.append((mentor, f"/visits/{plan['warmup']['visit']}"))
+    n = 0
+    for _round in range(3 * workers):
+        for cookie, path in pages:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            conn.getresponse().read()
+            conn.close()
+            n += 1
+    return n
 
 
 def _pct(ms: list[float], q: float) -> float:
@@ -297,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         proc = _start_gunicorn(db, port, args.workers, log_name="gunicorn-load.log", extra_env={
             "LMS_RATELIMIT_LOGIN": "100000/minute", "LMS_BASE_URL": f"http://127.0.0.1:{port}"})
         trivial = _trivial_route(port)
+        warmed = warm_up(port, plan, args.workers)
         plan.update(scale=args.scale, arrival_window_s=arrival, trivial=trivial, probes=args.probes)
         plan_file, results_file = BENCH_DIR / "load-plan.json", BENCH_DIR / "load-results.json"
         plan_file.write_text(json.dumps(plan), encoding="utf-8")
@@ -304,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         users = len(plan["trainees"]) + len(plan["mentors"]) + len(plan["coordinators"]) + args.probes
         print(f"  built in {built:.0f} s; {len(plan['trainees'])} trainees in {len(plan['secrets'])} sessions, "
               f"{len(plan['mentors'])} mentors, {len(plan['coordinators'])} coordinators, {args.probes} probes on "
-              f"{trivial}; Locust for {run_time:.0f} s …", flush=True)
+              f"{trivial}; {warmed} warm-up requests; Locust for at most {run_time:.0f} s …", flush=True)
         since = datetime.now(timezone.utc)
         env = dict(os.environ, LOAD_PLAN=str(plan_file), LOAD_RESULTS=str(results_file))
         log = open(BENCH_DIR / "locust-load.log", "wb")
