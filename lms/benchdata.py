@@ -24,7 +24,6 @@ current time).
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 import secrets
@@ -40,6 +39,7 @@ from flask import current_app
 
 from .db import transaction, utcnow
 from .extensions import db
+from .benchdata_writing import BATCH, TABLE_ORDER, FastSQLite, TableStat, Writer
 from .i18n import WIB, to_wib
 
 #: raised when what the generator writes changes, so that cached bench databases are rebuilt
@@ -49,7 +49,6 @@ DOMAIN = "bench.example"
 #: the password of every generated account (the demo's)
 PASSWORD = "Ewarong-7PAS-2018"
 #: rows per executemany
-BATCH = 10_000
 #: visits written per transaction
 VISITS_PER_TRANSACTION = 250_000
 #: outlets per mentor (about)
@@ -103,13 +102,6 @@ class BenchDataError(Exception):
 
 
 @dataclass
-class TableStat:
-    rows: int = 0
-    #: seconds spent writing this table's rows (executemany)
-    seconds: float = 0.0
-
-
-@dataclass
 class Report:
     tables: dict[str, TableStat] = field(default_factory=dict)
     #: wall-clock seconds per phase, in order
@@ -120,105 +112,6 @@ class Report:
 
     def rows(self, table: str) -> int:
         return self.tables[table].rows if table in self.tables else 0
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-#: parents before children: flushing writes every buffer in this order
-TABLE_ORDER = ("users", "outlets", "outlet_manager_terms", "mentor_assignments", "cohorts", "cohort_regions",
-               "enrolments", "enrolment_stages", "training_sessions", "session_speakers", "registrations",
-               "visits", "action_items", "certificates", "certificate_counters", "audit_log")
-
-
-class _Writer:
-    """Buffers rows per table and writes them in batches, parents first.
-
-    SQLite: Core ``insert()`` executemany (the sqlite3 module runs it in C). PostgreSQL:
-    ``COPY … FROM STDIN``: psycopg sends an executemany row by row (about 70 µs a row, over
-    7 minutes for the national data set), COPY streams the batch; values are converted
-    exactly as the column types would bind them (UTC timestamps stored naive, JSON as text).
-    """
-
-    def __init__(self, report: Report) -> None:
-        self.report = report
-        self.buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
-        self.tables = {name: db.metadata.tables[name] for name in TABLE_ORDER}
-        self.copy = db.engine.dialect.name == "postgresql"
-
-    def add(self, table: str, row: dict[str, Any]) -> None:
-        buf = self.buffers[table]
-        buf.append(row)
-        if len(buf) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        for name in TABLE_ORDER:
-            rows = self.buffers[name]
-            if not rows:
-                continue
-            t = time.perf_counter()
-            if self.copy:
-                self._copy(name, rows)
-            else:
-                db.session.execute(sa.insert(self.tables[name]), rows)
-            stat = self.report.tables.setdefault(name, TableStat())
-            stat.seconds += time.perf_counter() - t
-            stat.rows += len(rows)
-            self.buffers[name] = []
-
-    def _copy(self, name: str, rows: list[dict[str, Any]]) -> None:
-        from psycopg import sql
-
-        from .db import UTCDateTime
-
-        table = self.tables[name]
-        columns = list(rows[0])
-        convert: list[Callable[[Any], Any] | None] = []
-        for c in columns:
-            type_ = table.c[c].type
-            if isinstance(type_, UTCDateTime):
-                convert.append(lambda v: None if v is None else v.astimezone(timezone.utc).replace(tzinfo=None))
-            elif isinstance(type_, sa.JSON):
-                convert.append(json.dumps)
-            else:
-                convert.append(None)
-        pairs = list(zip(columns, convert))
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-        raw = db.session.connection().connection.dbapi_connection
-        with raw.cursor() as cur, cur.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[c] if f is None else f(row[c]) for c, f in pairs])
-
-
-class _FastSQLite:
-    """On SQLite: synchronous=OFF, a 256 MB page cache and in-memory temp tables for every connection
-    checked out while generating; afterwards the pool is emptied so later connections get the
-    app's settings again (lms.db.install_sqlite_pragmas)."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.on = engine.dialect.name == "sqlite"
-
-    @staticmethod
-    def _checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA synchronous = OFF")
-        cur.execute("PRAGMA cache_size = -262144")
-        cur.execute("PRAGMA temp_store = MEMORY")
-        cur.close()
-
-    def __enter__(self) -> "_FastSQLite":
-        if self.on:
-            db.session.close()
-            sa.event.listen(self.engine, "checkout", self._checkout)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.on:
-            db.session.close()
-            sa.event.remove(self.engine, "checkout", self._checkout)
-            self.engine.dispose()
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -284,7 +177,7 @@ class _Generator:
         self.echo = echo
         self.curriculum = curricula().get(current_app.config.get("DEFAULT_CURRICULUM") or "") or default_curriculum()
         self.stage_keys = self.curriculum.stage_keys
-        self.writer = _Writer(report)
+        self.writer = Writer(report.tables)
         self.dialect = db.engine.dialect.name
 
     # --- state of the database --------------------------------------------------------------
@@ -890,7 +783,7 @@ def generate(managers: int, visits: int, *, seed: int = 2025, months: int = 24, 
     gen.params = {"managers": managers, "visits": visits, "seed": seed, "months": months, "append": append,
                   "version": GENERATOR_VERSION}
     gen.inspect(append)
-    with _FastSQLite(db.engine):
+    with FastSQLite(db.engine):
         gen.run(managers, visits)
     report.seconds = time.perf_counter() - t
     return report

@@ -150,7 +150,7 @@ def _untouched(app) -> None:  # type: ignore[no-untyped-def]
 def test_the_demo_comes_back_table_for_table_and_file_for_file(demo: Demo, target) -> None:  # type: ignore[no-untyped-def]
     from lms.audit.models import AuditEntry
     from lms.people.models import User
-    from lms.seed import current_logins
+    from lms.seed_today import current_logins
 
     started = time.monotonic()
     result = _restore(target, demo.archive)

@@ -112,7 +112,7 @@ def _table_counts(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
-    from lms.seed import current_logins, find_current_cohort
+    from lms.seed_today import current_logins, find_current_cohort
 
     first = cli("seed-demo", "--today", "2027-05-04")
     assert first.exit_code == 0, first.output + repr(first.exception)

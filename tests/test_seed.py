@@ -13,7 +13,8 @@ from lms.people.models import Role, User
 from lms.places.models import Outlet
 from lms.programme import services as programme
 from lms.programme.models import Cohort, Enrolment, EnrolmentStage, Evidence, EvidenceStatus, FinancialReport
-from lms.seed import CURRENT_PLAN, current_logins, find_current_cohort, seed_all
+from lms.seed import seed_all
+from lms.seed_today import CURRENT_PLAN, current_logins, find_current_cohort
 from lms.seed_data import demo_current_outlets, demo_outlets
 from lms.sessions import services as sessions
 from lms.sessions.models import Registration, RegistrationStatus, SessionStatus, TrainingSession

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -256,28 +256,24 @@ def _read_rows(actor: Any, sheet: Sheet, cohort_id: int | None) -> _RowsRead:
     rows = [_read_row(n, cells, headers, places, actor, cohort, today) for n, cells in sheet.rows]
 
     # duplicates inside the file: the second and later rows are wrong, naming the first
-    first_code: dict[str, int] = {}
-    first_email: dict[str, int] = {}
-    first_phone: dict[str, int] = {}
+    first: dict[str, dict[str, int]] = {"code": {}, "email": {}, "phone": {}}
+
+    def once(kind: str, value: str, r: Any, column: str, message: Callable[[int], str]) -> None:
+        if value in first[kind]:
+            r.error(column, message(first[kind][value]))
+        else:
+            first[kind][value] = r.number
+
     for r in rows:
         if r.code:
-            if r.code in first_code:
-                r.error(headers["code"], _("Kode %(code)s sudah ada di baris %(row)d.", code=r.code,
-                                           row=first_code[r.code]))
-            else:
-                first_code[r.code] = r.number
+            once("code", r.code, r, headers["code"],
+                 lambda row: _("Kode %(code)s sudah ada di baris %(row)d.", code=r.code, row=row))
         if r.manager_phone and not r.email:  # a manager known by the number only: once per file
-            if r.manager_phone in first_phone:
-                r.error(headers.get("manager_phone", "No HP"), _("No HP %(phone)s sudah dipakai di baris %(row)d.",
-                                                                 phone=r.manager_phone, row=first_phone[r.manager_phone]))
-            else:
-                first_phone[r.manager_phone] = r.number
+            once("phone", r.manager_phone, r, headers.get("manager_phone", "No HP"),
+                 lambda row: _("No HP %(phone)s sudah dipakai di baris %(row)d.", phone=r.manager_phone, row=row))
         if r.email:
-            if r.email in first_email:
-                r.error(headers["email"], _("E-mail %(email)s sudah dipakai di baris %(row)d.", email=r.email,
-                                            row=first_email[r.email]))
-            else:
-                first_email[r.email] = r.number
+            once("email", r.email, r, headers["email"],
+                 lambda row: _("E-mail %(email)s sudah dipakai di baris %(row)d.", email=r.email, row=row))
     return _RowsRead(key, rows, cohort)
 
 
