@@ -162,7 +162,7 @@ def test_admin_previews_two_logos_two_signatures_and_a_stamp_then_saves_a_versio
     assert entry.details["design"] == "bimtek" and entry.details["previous_version"] is None
     assert entry.details["images"] == ["logo_left", "logo_right", "signature_1", "signature_2", "stamp"]
     listing = client.get("/admin/branding").get_data(as_text=True)
-    assert f"Versi {v.id}" in listing and f"/admin/branding/bimtek/image/logo_left?v={v.id}" in listing
+    assert "Versi 1, disimpan" in listing and f"/admin/branding/bimtek/image/logo_left?v={v.id}" in listing
     img = client.get(f"/admin/branding/bimtek/image/logo_left?v={v.id}")
     assert img.status_code == 200 and img.mimetype == "image/png" and img.data.startswith(b"\x89PNG")
     assert "sandbox" in img.headers["Content-Security-Policy"]
@@ -358,6 +358,9 @@ def test_the_list_page_costs_the_same_whatever_the_number_of_versions(client, fa
     with count_queries() as many:
         html = client.get("/admin/branding").get_data(as_text=True)
     assert "Kepala 4" in html and "Kepala 3" in html
+    # numbered per design (bimtek's 4th, completion's 2nd), not by the rows of all designs
+    assert "Versi 4, disimpan" in html and "4 versi sejauh ini" in html
+    assert "Versi 2, disimpan" in html and "2 versi sejauh ini" in html
     assert many.count == few.count, many.statements
 
 
