@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -12,8 +12,14 @@ from lms.visits import services
 from lms.visits.services import ActionInput, VisitInput, wib_today
 
 
+def _visit_day() -> date:
+    """Yesterday in WIB: a visit at 10:00 that day is in the past at any hour the suite runs."""
+    return wib_today() - timedelta(days=1)
+
+
 def _input(**kw):  # type: ignore[no-untyped-def]
-    base = dict(visited_at=datetime.now() - timedelta(hours=1), duration_minutes=60, kind="field_visit",
+    # visited_at is a WIB wall-clock time, as the phone's form sends it (not the machine's clock)
+    base = dict(visited_at=datetime.combine(_visit_day(), time(10, 0)), duration_minutes=60, kind="field_visit",
                 stages=["pendampingan"], observations="Stok tertata")
     base.update(kw)
     return VisitInput(**base)
@@ -52,7 +58,7 @@ def test_duration_range(mentor_outlet, minutes):  # type: ignore[no-untyped-def]
 
 def test_next_visit_and_due_dates_within_a_year_of_the_visit(mentor_outlet):  # type: ignore[no-untyped-def]
     mentor, outlet = mentor_outlet
-    today = wib_today()
+    today = _visit_day()  # "a year" counts from the visit's day, not from today
     reasons = _reasons(mentor, outlet, _input(
         next_visit_on=today + timedelta(days=400),
         actions=[ActionInput("Isi buku kas", "Pengelola", today + timedelta(days=400)),
