@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
@@ -197,10 +197,44 @@ def number(value: int | float | None, lang: str | None = None) -> str:
     return text
 
 
+#: (language, territory, script) -> the catalogue; one entry per language the app speaks
+_CATALOGUES: dict[tuple[str, str | None, str | None], Any] = {}
+
+
+def _catalogue() -> Any:
+    """The current locale's translations, for templates.
+
+    Flask-Babel's ``get_translations`` walks the domain, the locale and its cache (three context
+    lookups and a locale-to-string) on every call, and a page translates a hundred strings or so.
+    Keyed by the locale in force (Flask-Babel keeps it on ``g._flask_babel``, where ``force_locale``
+    sets it too, so a message in its recipient's language is honoured); outside a request it is
+    Flask-Babel's own answer (no translation)."""
+    from flask_babel import get_locale, get_translations
+
+    loc = getattr(g.get("_flask_babel"), "babel_locale", None) if g else None
+    if loc is None:
+        loc = get_locale()  # the first string of the request: selects the locale
+        if loc is None:
+            return get_translations()
+    key = (loc.language, loc.territory, loc.script)
+    found = _CATALOGUES.get(key)
+    if found is None:
+        found = _CATALOGUES[key] = get_translations()
+    return found
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    # the same callables Flask-Babel installs, with the catalogue found in one step
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["rupiah"] = rupiah
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["wib_date"] = wib_date

@@ -580,12 +580,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
+        from .nav import nav_links
         from .people.forms import ROLE_LABELS
 
         # the user behind the proxy, resolved once per render: a page asks ``can`` some fifty times
         # (the menu), and each attribute read through the proxy costs a Flask-Login lookup
         user = current_user._get_current_object()  # type: ignore[attr-defined]
         return {"can": lambda action, obj=None: can(user, action, obj), "Role": Role,
+                "nav_links": lambda: nav_links(user),
                 "role_label": lambda role: ROLE_LABELS[getattr(role, "value", role)]}
 
 

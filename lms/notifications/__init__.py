@@ -125,6 +125,10 @@ def init_app(app: Flask) -> None:
             if worker.mode(app) == "thread":
                 worker.WORKER.kick(app)
 
+    from ..people import auth
+
+    auth.read_with_every_user(UNREAD, lambda: [unread_column()])  # the bell's count: in the sign-in statement
+
     @app.context_processor
     def _inject() -> dict[str, Any]:
         return {"unread_notifications": unread_for_current_user,

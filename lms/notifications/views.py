@@ -12,7 +12,7 @@ from ..errors import Invalid, Throttled
 from ..extensions import db
 from ..forms_common import int_or_none, options
 from ..permissions import AUTHENTICATED, can, rule
-from . import services
+from . import services, unread_for_current_user
 from .forms import BroadcastForm, PreferencesForm
 from .models import Delivery, DeliveryStatus
 
@@ -30,7 +30,7 @@ def index():  # type: ignore[no-untyped-def]
     items = services.page(_me(), before_id=before, size=30)
     more = items[-1].id if len(items) == 30 else None
     return render_template("notifications/index.html", items=items, more=more,
-                           unread=services.unread_count(_me()))
+                           unread=unread_for_current_user())
 
 
 @bp.route("/notifications/<notification_id>", methods=["POST"])

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_request_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from . import devices
@@ -26,6 +27,16 @@ def read_with_user(endpoint: str, columns: Callable[[], list[Any]]) -> None:
     WITH_USER[endpoint] = columns
 
 
+#: what every other signed-in request reads with the user, by name (the bell's count in every page's header)
+EVERY_PAGE: dict[str, Callable[[], list[Any]]] = {}
+
+
+def read_with_every_user(name: str, columns: Callable[[], list[Any]]) -> None:
+    """Register ``columns`` for the requests of every endpoint that has no WITH_USER entry of its own
+    (an entry of its own lists everything its page needs)."""
+    EVERY_PAGE[name] = columns
+
+
 #: (endpoint with extra columns or "", with the session record): the sign-in statement and its extra columns,
 #: built once (the values are bound parameters), so a request does not build the same SQL again
 _STATEMENTS: dict[tuple[str, bool], tuple[Any, list[Any]]] = {}
@@ -37,16 +48,19 @@ def _statement(with_session: bool) -> tuple[Any, list[Any]]:
         endpoint = ""
     found = _STATEMENTS.get((endpoint, with_session))
     if found is None:
-        extra = WITH_USER[endpoint]() if endpoint else []
+        extra = WITH_USER[endpoint]() if endpoint else [col for columns in EVERY_PAGE.values() for col in columns()]
         where = (User.session_token == sa.bindparam("token"), User.active.is_(True))
+        # the region too: every page's header names it
+        region = joinedload(User.region)
         if with_session:
             from .security_models import UserSession
 
             stmt = (sa.select(User, UserSession, *extra)
                     .outerjoin(UserSession, sa.and_(UserSession.id == sa.bindparam("sid"),
-                                                    UserSession.user_id == User.id)).where(*where))
+                                                    UserSession.user_id == User.id)).where(*where)
+                    .options(region))
         else:
-            stmt = sa.select(User, *extra).where(*where)
+            stmt = sa.select(User, *extra).where(*where).options(region)
         found = _STATEMENTS[(endpoint, with_session)] = (stmt, extra)
     return found
 
