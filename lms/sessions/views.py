@@ -18,7 +18,7 @@ from ..errors import Invalid
 from ..forms_common import int_or_none, options
 from ..i18n import file_name, never_fails, plain, to_wib
 from ..people.auth import safe_next
-from ..permissions import AUTHENTICATED, PUBLIC, allowed, load, rule
+from ..permissions import AUTHENTICATED, PUBLIC, allowed, authorize, load, rule
 from ..places.services import regions_for
 from ..programme import services as programme
 from . import organisers, services
@@ -236,8 +236,9 @@ def session_cancel(session_id: str):
 @bp.route("/sessions/<session_id>")
 @rule(AUTHENTICATED)
 def session_detail(session_id: str):
-    session = _load(session_id)
-    session = services.session_detail(session.id) or session
+    pk = int_or_none(session_id)
+    # read once, with what the page shows (speakers, region, cohort), then checked like any other load
+    session = authorize(services.session_detail(pk) if pk is not None else None, "session.view")
     actor = _actor()
     manage = allowed("session.manage", session)
     return render_template(
