@@ -13,7 +13,11 @@ from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
+from flask.globals import _cv_app
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -209,9 +213,8 @@ def _catalogue() -> Any:
     Keyed by the locale in force (Flask-Babel keeps it on ``g._flask_babel``, where ``force_locale``
     sets it too, so a message in its recipient's language is honoured); outside a request it is
     Flask-Babel's own answer (no translation)."""
-    from flask_babel import get_locale, get_translations
-
-    loc = getattr(g.get("_flask_babel"), "babel_locale", None) if g else None
+    ctx = _cv_app.get(None)
+    loc = getattr(ctx.g.__dict__.get("_flask_babel"), "babel_locale", None) if ctx is not None else None
     if loc is None:
         loc = get_locale()  # the first string of the request: selects the locale
         if loc is None:
@@ -223,18 +226,53 @@ def _catalogue() -> Any:
     return found
 
 
+@pass_eval_context
+def _t_gettext(eval_ctx: EvalContext, __string: str, **variables: Any) -> str:
+    rv = _catalogue().ugettext(__string)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    # (always a format string; without variables and without a "%" formatting changes nothing)
+    return rv % variables if variables or "%" in rv else rv  # type: ignore[no-any-return]
+
+
+@pass_eval_context
+def _t_ngettext(eval_ctx: EvalContext, __singular: str, __plural: str, __num: int, **variables: Any) -> str:
+    variables.setdefault("num", __num)
+    rv = _catalogue().ungettext(__singular, __plural, __num)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables  # type: ignore[no-any-return]
+
+
+@pass_eval_context
+def _t_pgettext(eval_ctx: EvalContext, __string_ctx: str, __string: str, **variables: Any) -> str:
+    variables.setdefault("context", __string_ctx)
+    rv = _catalogue().upgettext(__string_ctx, __string)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables  # type: ignore[no-any-return]
+
+
+@pass_eval_context
+def _t_npgettext(eval_ctx: EvalContext, __string_ctx: str, __singular: str, __plural: str, __num: int,
+                 **variables: Any) -> str:
+    variables.setdefault("context", __string_ctx)
+    variables.setdefault("num", __num)
+    rv = _catalogue().unpgettext(__string_ctx, __singular, __plural, __num)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables  # type: ignore[no-any-return]
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
-    # the same callables Flask-Babel installs, with the catalogue found in one step
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _catalogue().ugettext(s),
-        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
-        pgettext=lambda c, s: _catalogue().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
+    # Jinja's newstyle gettext, with the catalogue found in one step and one function call per string:
+    # the i18n extension's own wrappers go through three context calls per ``_()`` (about 20 us each
+    # time; a page has a hundred). Same semantics: always a format string, Markup when autoescaping.
+    app.jinja_env.globals.update(gettext=_t_gettext, _=_t_gettext, ngettext=_t_ngettext,
+                                 pgettext=_t_pgettext, npgettext=_t_npgettext)
     app.jinja_env.filters["rupiah"] = rupiah
     app.jinja_env.filters["wib"] = wib_datetime
     app.jinja_env.filters["wib_date"] = wib_date
