@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lms.api import tokens
 from lms.db import transaction, utcnow
 from lms.permissions import SYSTEM
+from lms.visits.services import wib_today
 
 
 def make_token(user, *scopes: str, days: int = 30) -> str:  # type: ignore[no-untyped-def]
@@ -547,8 +548,9 @@ def test_a_visit_replayed_with_its_idempotency_key_returns_the_first_answer(clie
 
     mentor, (outlet,) = factory.caseload(1, region="3171")
     secret = make_token(mentor, "read", "write:visits")
+    # due tomorrow in WIB: never before the visit's WIB day (the UTC date is a day behind after 00:00 WIB)
     body = _visit_body(outlet.id, action_items=[{"description": "Rapikan rak", "owner": "Pengelola",
-                                                 "due_on": utcnow().date().isoformat()}])
+                                                 "due_on": (wib_today() + timedelta(days=1)).isoformat()}])
     headers = auth(secret, **{"Idempotency-Key": "visit-0001-abcd"})
     first = client.post("/api/v1/visits", json=body, headers=headers)
     assert first.status_code == 201, first.get_data(as_text=True)

@@ -16,7 +16,6 @@ import json
 import os
 import stat
 import threading
-import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -288,16 +287,6 @@ def test_older_certificates_get_a_status_position_when_first_asked(app, factory,
     db.session.refresh(cert)
     assert cert.status_index is not None
     assert int(doc["credentialStatus"]["statusListIndex"]) == cert.status_index
-
-
-def test_signing_one_credential_is_fast(app, factory):
-    cert = factory.certificate()
-    ensure_credential(factory.certificate())  # the contexts are processed once per process
-    started = time.perf_counter()
-    ensure_credential(cert)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    print(f"building, signing and storing one credential: {elapsed_ms:.1f} ms")
-    assert elapsed_ms < 1000
 
 
 # --- the issuer profile and the key ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The 7 PAS journey pages: the trainee's tracker, evidence forms, review, cohorts."""
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 from typing import Any
@@ -415,10 +416,20 @@ def cohort_enrol_all(cohort_id: str):
 @bp.app_template_filter("wib_month")
 @never_fails
 def wib_month(value: Any) -> str:
-    from flask_babel import format_date
+    from flask_babel import get_locale
 
     if value is None:
         return "–"
     if hasattr(value, "tzinfo"):
         value = to_wib(value).date()
-    return format_date(value, "MMMM yyyy")
+    loc = get_locale()
+    return _month_name(str(loc) if loc else "id", value.year, value.month)
+
+
+@functools.lru_cache(maxsize=1024)
+def _month_name(locale: str, year: int, month: int) -> str:
+    """"Januari 2025" in ``locale`` (Babel's pattern formatting costs ~100 us; a dashboard table names
+    24 months)."""
+    from babel.dates import format_date
+
+    return format_date(date(year, month, 1), "MMMM yyyy", locale=locale)
