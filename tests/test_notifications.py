@@ -101,7 +101,11 @@ def test_messages_follow_the_persons_language(app, factory, channels):
     msg = smtp.messages[0]
     assert msg["Content-Language"] == "en"
     assert msg["Subject"].startswith("Certificate issued")
-    assert 'lang="en"' in msg.get_body(("html",)).get_content()
+    html, text = msg.get_body(("html",)).get_content(), msg.get_body(("plain",)).get_content()
+    assert 'lang="en"' in html
+    # the templates' own strings too (both parts: the plain one is not autoescaped)
+    assert f"Hello {holder.full_name}," in html and "Manage notifications" in html and "Halo" not in html
+    assert f"Hello {holder.full_name}," in text and "Manage notifications: http" in text and "Atur" not in text
     note = db.session.scalars(sa.select(Notification)).one()
     assert note.title.startswith("Certificate issued")
 
