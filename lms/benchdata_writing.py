@@ -1,13 +1,14 @@
 """Writing the benchmark data fast (lms/benchdata.py): rows buffered per table and written in
 batches, parents first (Core executemany on SQLite, ``COPY`` on PostgreSQL), and SQLite's
-connections tuned while generating."""
+connections tuned while generating; and the run's report (rows and seconds per table, seconds per
+phase) that ``flask bench-data`` prints."""
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -121,3 +122,29 @@ class FastSQLite:
             self.engine.dispose()
 
 
+# --- what a run reports ----------------------------------------------------------------------
+
+@dataclass
+class Report:
+    tables: dict[str, TableStat] = field(default_factory=dict)
+    #: wall-clock seconds per phase, in order
+    phases: dict[str, float] = field(default_factory=dict)
+    #: active enrolments per current stage ('' for all steps done)
+    stages: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def rows(self, table: str) -> int:
+        return self.tables[table].rows if table in self.tables else 0
+
+
+def format_report(report: Report) -> Iterator[str]:
+    """The lines ``flask bench-data`` prints: rows and write time per table, time per phase."""
+    yield f"  {'table':<24}{'rows':>12}{'write s':>10}"
+    for name in TABLE_ORDER:
+        stat = report.tables.get(name)
+        if stat:
+            yield f"  {name:<24}{stat.rows:>12,}{stat.seconds:>10.1f}"
+    yield "  phases: " + ", ".join(f"{name} {s:.1f} s" for name, s in report.phases.items())
+    yield "  active enrolments by current stage: " + ", ".join(
+        f"{k or 'all done'} {v:,}" for k, v in report.stages.items())
+    yield f"  total {report.seconds:.1f} s"
