@@ -12,6 +12,7 @@ from lms.extensions import db
 from lms.i18n import WIB
 from lms.notifications import dispatch, events, services
 from lms.notifications.models import Delivery, DeliveryStatus, EventStatus, Notification, OutboxEvent
+from tests.notification_helpers import cert_event as _cert_event, noon_wib as _noon_wib
 
 
 def _opt_in(user, source="test"):  # type: ignore[no-untyped-def]
@@ -24,22 +25,6 @@ def _announce(name, payload, **kw):  # type: ignore[no-untyped-def]
     with transaction():
         assert events.announce(name, payload, **kw)
     return db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(1)).one()
-
-
-def _cert_event(factory, locale=None, phone="+6281234500001"):  # type: ignore[no-untyped-def]
-    """A trainee holding a certificate, made quietly: each test announces the event it studies."""
-    with events.muted():
-        holder = factory.user("trainee", phone=phone, locale=locale)
-        session = factory.session(region="3171")
-        factory.register(session, holder, "present")
-        cert = factory.certificate(session=session, holder=holder)
-    return holder, cert
-
-
-def _noon_wib() -> datetime:
-    """The next noon in Jakarta (outside any quiet hours, and after anything written just now)."""
-    d = datetime.now(WIB).date() + timedelta(days=1)
-    return datetime(d.year, d.month, d.day, 12, 0, tzinfo=WIB).astimezone(timezone.utc)
 
 
 # --- the outbox --------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,9 +24,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from lms import create_app
 from lms.db import transaction
 from lms.extensions import db as _db
-from lms.i18n import WIB
 from lms.ops import logs
 from lms.permissions import PUBLIC, rule
+from tests.notification_helpers import cert_event as _cert_event, noon_wib as _noon_wib
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -299,22 +298,6 @@ def test_requests_are_counted_by_route_template_and_method(app, client):
         before, errors, route="<unmatched>", method="OTHER", status="405") == 1
     labels = {v for key in after for _k, v in key[1]}
     assert not any("SERTIFIKAT" in v or "BREW" in v for v in labels)  # templates, never paths
-
-
-def _cert_event(factory):  # type: ignore[no-untyped-def]
-    from lms.notifications import events
-
-    with events.muted():
-        holder = factory.user("trainee", phone="+6281234500001")
-        session = factory.session(region="3171")
-        factory.register(session, holder, "present")
-        cert = factory.certificate(session=session, holder=holder)
-    return holder, cert
-
-
-def _noon_wib() -> datetime:
-    d = datetime.now(WIB).date() + timedelta(days=1)
-    return datetime(d.year, d.month, d.day, 12, 0, tzinfo=WIB).astimezone(timezone.utc)
 
 
 def test_messages_webhooks_and_the_notification_runs_are_counted(app, client, factory, channels, webhook_receiver):

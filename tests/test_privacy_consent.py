@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from lms.audit.models import AuditEntry
 from lms.db import transaction, utcnow
 from lms.extensions import db
-from lms.i18n import LANG_COOKIE, WIB
+from lms.i18n import LANG_COOKIE
 from lms.notifications import dispatch, events
 from lms.notifications import services as notification_services
 from lms.notifications.models import Delivery, DeliveryStatus, NotificationPreference
 from lms.privacy import consent
 from lms.privacy.models import Consent, ConsentKind
+from tests.notification_helpers import noon_wib as _noon_wib
 
 PHONE = "+6281234500123"
 
@@ -50,11 +51,6 @@ def _accept(client, whatsapp: str | None = "no", next_path: str = ""):  # type: 
     if whatsapp is not None:
         data["whatsapp"] = whatsapp
     return client.form_post("/privasi/persetujuan", data)
-
-
-def _noon_wib() -> datetime:
-    d = datetime.now(WIB).date() + timedelta(days=1)
-    return datetime(d.year, d.month, d.day, 12, 0, tzinfo=WIB).astimezone(timezone.utc)
 
 
 # --- the notice ----------------------------------------------------------------------------------
