@@ -27,6 +27,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+def redis_or_fail(url: str):  # type: ignore[no-untyped-def]
+    """A connection to the real Redis at ``url``, or the test fails saying so (``.ci/run`` starts one)."""
+    import pytest
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    conn = Redis.from_url(url)
+    try:
+        conn.ping()
+    except RedisDown:
+        pytest.fail(f"Redis is not answering at {url}: start it (`.ci/run` does) — this test needs a real Redis")
+    return conn
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

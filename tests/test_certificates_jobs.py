@@ -5,12 +5,12 @@ import io
 import threading
 import zipfile
 
-import pytest
 import sqlalchemy as sa
 
 from lms.certification import jobs, services
 from lms.certification.models import Certificate, CertificateJob, CertificateJobItem, JobItemStatus
 from lms.storage import storage
+from tests.servers import redis_or_fail
 
 
 def _start(client, session) -> int:  # type: ignore[no-untyped-def]
@@ -151,25 +151,13 @@ def test_bulk_completion_certificates_for_a_cohort(client, factory, login_as, db
     assert certs[0].pdf_path and certs[0].serial.startswith("7PAS/")
 
 
-def _redis_or_fail(url: str):  # type: ignore[no-untyped-def]
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    conn = Redis.from_url(url)
-    try:
-        conn.ping()
-    except RedisDown:
-        pytest.fail(f"Redis is not answering at {url}: start it (`.ci/run` does) — this test needs a real Redis")
-    return conn
-
-
 def test_with_redis_the_run_is_enqueued_on_rq_in_chunks_and_a_worker_completes_it(app, factory, db):
     import uuid
 
     from rq import Queue, SimpleWorker
 
     url = "redis://127.0.0.1:6379/15"
-    conn = _redis_or_fail(url)
+    conn = redis_or_fail(url)
     name = f"lms-test-certificates-{uuid.uuid4().hex[:8]}"
     app.config.update(REDIS_URL=url, CERTIFICATE_QUEUE=name)
     s = factory.session()

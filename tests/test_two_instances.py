@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from tests.conftest import TEST_PASSWORD
 from tests.factories import tiny_pdf, totp_code
+from tests.servers import redis_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -78,18 +79,6 @@ class Cluster:
             text = log.read_text("utf-8", "replace") if log.exists() else ""
             out.append(f"--- {log.name}\n{text[-3000:]}")
         return "\n".join(out)
-
-
-def _redis():  # type: ignore[no-untyped-def]
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    conn = Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except RedisDown:
-        pytest.fail(f"Redis is not answering at {REDIS_URL}: start it — this test needs a real Redis")
-    return conn
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
@@ -139,7 +128,7 @@ def cluster(app, db_url: str, tmp_path: Path, s3_server) -> Iterator[Cluster]:  
     started (not yet answering: :meth:`Cluster.wait_until_up`)."""
     from tests.servers import S3Server
 
-    conn = _redis()
+    conn = redis_or_fail(REDIS_URL)
     conn.flushdb()
     run = uuid.uuid4().hex[:8]
     bucket = s3_server.bucket()
