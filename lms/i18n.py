@@ -165,8 +165,6 @@ def file_stem(*parts: Any) -> str:
     """:func:`file_name` without the extension."""
     import re
 
-    from flask_babel import get_locale
-
     loc = get_locale()
     english = loc is not None and loc.language == "en"
     words = []
@@ -188,8 +186,6 @@ def number(value: int | float | None, lang: str | None = None) -> str:
     if value is None or not _finite(value):
         return "–"
     if lang is None:
-        from flask_babel import get_locale
-
         loc = get_locale()
         lang = loc.language if loc is not None else None
     if isinstance(value, int) or value == int(value):
@@ -265,8 +261,6 @@ def _t_npgettext(eval_ctx: EvalContext, __string_ctx: str, __singular: str, __pl
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import get_locale
-
     app.jinja_env.globals["get_locale"] = get_locale
     # Jinja's newstyle gettext, with the catalogue found in one step and one function call per string:
     # the i18n extension's own wrappers go through three context calls per ``_()`` (about 20 us each
