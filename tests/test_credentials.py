@@ -349,6 +349,22 @@ def test_revoking_sets_the_certificates_bit_in_the_published_list(client, factor
     assert sum(bin(b).count("1") for b in bits) == 1
 
 
+def test_a_new_key_signs_the_list_at_once(client, factory, app, tmp_path):
+    """The signed list is kept for a while when its bits do not change, but never past a change of key:
+    a verifier fetching the issuer's new key must not get a list signed with the old one."""
+    factory.certificate()
+    assert independent_verify(_status_list(client), profile_key(client))
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "rotated.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    app.config["CREDENTIAL_KEY_FILE"] = str(path)
+    new_public = profile_key(client)
+    after = _status_list(client)
+    assert after["proof"]["verificationMethod"].endswith("#" + new_public)
+    assert independent_verify(after, new_public)
+
+
 def test_only_the_lists_in_use_are_published(client, factory):
     factory.certificate()
     for path in ("/kredensial/status/0", "/kredensial/status/2", "/kredensial/status/-1",

@@ -133,8 +133,9 @@ def decode_list(encoded: str) -> bytes:
 
 
 _cache_lock = threading.Lock()
-#: (profile url, list) -> (the bits' digest, when signed (monotonic), the signed text)
-_cache: dict[tuple[str, int], tuple[str, float, str]] = {}
+#: (profile url, verification method (names the key), list) -> (the bits' digest, when signed (monotonic),
+#: the signed text); a new key is never answered with a copy signed by the old one
+_cache: dict[tuple[str, str, int], tuple[str, float, str]] = {}
 
 
 def status_list_credential(list_no: int) -> str:
@@ -144,7 +145,8 @@ def status_list_credential(list_no: int) -> str:
     runs every time)."""
     bits = revoked_bits(list_no)
     digest = hashlib.sha256(bits).hexdigest()
-    key = (profile_url(), list_no)
+    method = verification_method()
+    key = (profile_url(), method, list_no)
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
@@ -161,7 +163,7 @@ def status_list_credential(list_no: int) -> str:
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
                               "encodedList": encode_list(bits), "ttl": MAX_AGE * 1000},
     }
-    text = json.dumps(sign(doc, issuer_key(), verification_method(), moment), ensure_ascii=False, indent=2)
+    text = json.dumps(sign(doc, issuer_key(), method, moment), ensure_ascii=False, indent=2)
     with _cache_lock:
         _cache[key] = (digest, now, text)
     return text
