@@ -48,7 +48,67 @@ def _share_url_builders() -> None:
     Rule._compile_builder = shared  # type: ignore[method-assign]
 
 
+def _share_compiled_templates() -> None:
+    """Every test's app has its own Jinja environment, which would lex, parse and compile each template
+    again: about 50 ms for a page's first request, a few ms after. All the test apps configure Jinja the
+    same way, so their environments share one in-memory bytecode cache (Jinja keys it by the template's
+    name and checks its source's hash, so an edited template is compiled again)."""
+    import flask
+    from jinja2 import BytecodeCache
+    from jinja2.bccache import Bucket
+
+    class MemoryBytecodeCache(BytecodeCache):
+        def __init__(self) -> None:
+            self.code: dict[str, tuple[str, Any]] = {}
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            found = self.code.get(bucket.key)
+            if found is not None and found[0] == bucket.checksum:
+                bucket.code = found[1]
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            self.code[bucket.key] = (bucket.checksum, bucket.code)
+
+    shared = MemoryBytecodeCache()
+    create = flask.Flask.create_jinja_environment
+
+    def create_jinja_environment(self):  # type: ignore[no-untyped-def]
+        env = create(self)
+        env.bytecode_cache = shared
+        return env
+
+    flask.Flask.create_jinja_environment = create_jinja_environment  # type: ignore[method-assign]
+
+
+def _share_compiled_statements() -> None:
+    """Every test's app makes its own engine, and SQLAlchemy keys its cache of compiled statements by the
+    engine's dialect object, so each test compiled every statement it ran again: about a quarter of a
+    typical test's time. Engines made with the same driver and options share one dialect and one cache
+    (as the one engine of a production process does). Each test still has its own engine, pool and
+    event listeners; the shared dialect was initialised by the first engine's first connection to the
+    same kind of server, and the engines that follow initialise their own unused one."""
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.util import LRUCache
+
+    make_engine = SQLAlchemy._make_engine
+    shared: dict[str, tuple[Any, Any]] = {}
+
+    def _make_engine(self, bind_key, options, app):  # type: ignore[no-untyped-def]
+        engine = make_engine(self, bind_key, options, app)
+        key = repr((engine.url.get_backend_name(), engine.url.get_driver_name(),
+                    sorted((k, repr(v)) for k, v in options.items() if k != "url")))
+        dialect, cache = shared.setdefault(key, (engine.dialect, LRUCache(5000)))
+        engine.dialect = dialect
+        engine.pool._dialect = dialect
+        engine._compiled_cache = cache
+        return engine
+
+    SQLAlchemy._make_engine = _make_engine  # type: ignore[method-assign]
+
+
 _share_url_builders()
+_share_compiled_templates()
+_share_compiled_statements()
 
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 
