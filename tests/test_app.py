@@ -82,6 +82,7 @@ def _flask_command(db_url: str, instance, *args: str):  # type: ignore[no-untype
                           text=True, cwd=Path(__file__).resolve().parent.parent, timeout=120)
 
 
+@pytest.mark.slow
 def test_readme_commands_work_after_make_run_without_exporting_anything(db_url, tmp_path):
     instance = tmp_path / "instance"
     instance.mkdir()

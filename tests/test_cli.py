@@ -111,6 +111,7 @@ def _table_counts(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
             for t in Base.metadata.sorted_tables}
 
 
+@pytest.mark.slow
 def test_seed_demo_builds_the_2018_programme_once(cli, app, client, db):
     from lms.seed_today import current_logins, find_current_cohort
 

@@ -275,6 +275,7 @@ def test_query_count_does_not_grow_with_the_data(client, login_as, db, factory, 
     assert max(large) <= 14, large
 
 
+@pytest.mark.slow
 def test_summaries_equal_a_full_recount_after_the_demo_seed(app, db):
     from lms.seed import seed_all
 

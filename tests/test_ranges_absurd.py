@@ -57,6 +57,7 @@ def _send(client: Any, method: str, url: str, data: dict[str, str]) -> Any:
     return client.form_post(url, data)
 
 
+@pytest.mark.slow
 def test_absurd_values_never_give_a_5xx(app, client, factory, login_as, db):  # type: ignore[no-untyped-def]
     from lms.programme.models import Cohort
 

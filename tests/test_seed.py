@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from lms.certification.models import Certificate
@@ -163,6 +164,7 @@ def _alive_on(db, today: date) -> None:  # type: ignore[no-untyped-def]
     assert by_phone is not None and by_phone.email is None
 
 
+@pytest.mark.slow
 def test_the_demo_is_alive_on_the_day_it_is_seeded_and_2018_stays_history(app, db):
     histories = []
     for today in (date(2026, 3, 2), date(2031, 8, 17)):  # a Monday; a Sunday, in another year

@@ -14,6 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
+import pytest
 import sqlalchemy as sa
 
 from lms.audit.models import AuditEntry
@@ -94,6 +95,7 @@ def _assert_consistent(db, session_id: int) -> TrainingSession:  # type: ignore[
     return s
 
 
+@pytest.mark.slow
 def test_fifty_trainees_register_at_once_for_ten_seats(live_server, factory, db):
     cohort = factory.cohort(regions=("3171",))
     s = factory.training_session(cohort, capacity=10, title="Bimtek Sepuluh Kursi")
