@@ -168,6 +168,19 @@ def test_stored_summary_always_equals_recomputation(app, db, factory, ops):
                 db.session.flush()
                 services.refresh_for_users([trainee.id])
         _assert_summary_matches(db, enrolment.id)
+        _assert_preloaded_evidence_gives_the_same_facts(db, enrolment.id)
+
+
+def _assert_preloaded_evidence_gives_the_same_facts(db, enrolment_id: int) -> None:  # type: ignore[no-untyped-def]
+    """A page that shows the evidence passes it in (progress_for(enrolment, evidence)): the facts are
+    the ones read from the tables, attributes, months and order included."""
+    from lms.programme.progress import gather_facts
+
+    db.session.expire_all()
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    from_tables = gather_facts([enrolment])[enrolment_id]
+    preloaded = gather_facts([enrolment], services.outlet_evidence(enrolment.outlet_id))[enrolment_id]
+    assert preloaded == from_tables
 
 
 def _upload():

@@ -20,7 +20,7 @@ def set_locale(actor: User, lang: str) -> None:
 def home_context(actor: User) -> dict[str, Any]:
     ctx: dict[str, Any] = {"user": actor}
     if actor.role is Role.TRAINEE:
-        ctx["outlet"] = actor.managed_outlet
+        ctx["outlet"] = _managed_outlet(actor)
         from ..programme.services import current_enrolment, curriculum_for
 
         enrolment = current_enrolment(actor)
@@ -59,6 +59,19 @@ def home_context(actor: User) -> dict[str, Any]:
     return ctx
 
 
+def _managed_outlet(actor: User) -> Outlet | None:
+    """The trainee's outlet with its kecamatan (the page names it), in one statement instead of two lazy loads."""
+    from sqlalchemy.orm import joinedload
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if "managed_outlet" not in sa.inspect(actor).unloaded:
+        return actor.managed_outlet
+    outlet = db.session.scalar(sa.select(Outlet).where(Outlet.manager_id == actor.id)
+                               .options(joinedload(Outlet.kecamatan)))
+    set_committed_value(actor, "managed_outlet", outlet)
+    return outlet
+
+
 def trainee_guide(actor: User, enrolment: Any) -> dict[str, Any]:
     """What the trainee's home page leads with: the next step in one sentence, submissions sent back,
     their mentor and the visit action items assigned to them."""
@@ -73,7 +86,8 @@ def trainee_guide(actor: User, enrolment: Any) -> dict[str, Any]:
     if enrolment is not None:
         loc = get_locale()
         evidence = outlet_evidence(enrolment.outlet_id)
-        out["next"] = guide.next_step(enrolment, progress_for(enrolment), evidence, loc.language if loc else "id")
+        out["next"] = guide.next_step(enrolment, progress_for(enrolment, evidence), evidence,
+                                      loc.language if loc else "id")
         out["returned"] = sorted((e for e in evidence if e.status.value == "returned"),
                                  key=lambda e: (e.reviewed_at is None, e.reviewed_at, e.id))
     if outlet is not None:

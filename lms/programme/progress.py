@@ -174,8 +174,25 @@ def profile_missing(user, outlet) -> list[str]:  # type: ignore[no-untyped-def]
     return missing
 
 
-def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type-arg]
-    """Facts for each enrolment (which must have .user and .outlet loaded or loadable)."""
+def evidence_facts(evidence: Sequence) -> list[EvidenceFact]:  # type: ignore[type-arg]
+    """The facts of evidence rows already loaded as objects (``outlet_evidence``: every subtype's columns),
+    as ``gather_facts`` reads them from the tables, in the same order."""
+    facts = []
+    for ev in sorted(evidence, key=lambda e: e.id):
+        attrs = {}
+        for name, attr in (("type", "licence_type"), ("kind", "kind"), ("status", "application_status")):
+            value = getattr(ev, attr, None)
+            if value is not None:
+                attrs[name] = value.value
+        facts.append(EvidenceFact(ev.id, ev.type, ev.status.value, attrs, getattr(ev, "month", None)))
+    return facts
+
+
+def gather_facts(enrolments: Sequence, evidence: Sequence | None = None) -> dict[int, Facts]:  # type: ignore[type-arg]
+    """Facts for each enrolment (which must have .user and .outlet loaded or loadable).
+
+    ``evidence``: with one enrolment, its outlet's evidence already loaded by the caller (a page that
+    shows it too), so it is not read a second time."""
     from ..programme.models import Evidence, FinancialReport, Financing, Licence, MarketingStep
     from ..sessions.models import Registration, SessionStatus, TrainingSession
     from ..visits.models import Visit
@@ -216,6 +233,11 @@ def gather_facts(enrolments: Sequence) -> dict[int, Facts]:  # type: ignore[type
         for eid, n in rows:
             facts[eid].visits = n
 
+    if evidence is not None:
+        if len(enrolments) != 1:
+            raise ValueError("preloaded evidence is for one enrolment")
+        facts[enrolments[0].id].evidence = evidence_facts(evidence)
+        return facts
     outlet_ids = list(by_outlet)
     for chunk in _chunks(outlet_ids):
         ev_t, lic_t, mkt_t = Evidence.__table__, Licence.__table__, MarketingStep.__table__

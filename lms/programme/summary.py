@@ -11,7 +11,7 @@ from .. import outbox
 from ..db import utcnow
 from ..extensions import db
 from .curriculum import Curriculum
-from .models import Cohort, Enrolment, EnrolmentStage, EnrolmentStatus
+from .models import Cohort, Enrolment, EnrolmentStage, EnrolmentStatus, Evidence
 from .progress import Progress, evaluate, gather_facts
 
 
@@ -41,8 +41,9 @@ def curriculum_for_outlet(outlet_id: int) -> Curriculum:
 
 # --- progress -------------------------------------------------------------------------
 
-def progress_for(enrolment: Enrolment) -> Progress:
-    facts = gather_facts([enrolment])[enrolment.id]
+def progress_for(enrolment: Enrolment, evidence: Sequence[Evidence] | None = None) -> Progress:
+    """``evidence``: the outlet's, when the caller has loaded it already (``outlet_evidence``)."""
+    facts = gather_facts([enrolment], evidence)[enrolment.id]
     return evaluate(curriculum_for(enrolment.cohort), facts)
 
 

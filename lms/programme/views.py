@@ -69,8 +69,8 @@ def enrolment_detail(enrolment_id: str):
 def _journey(enrolment: Enrolment, own: bool):  # type: ignore[no-untyped-def]
     from ..visits.services import current_assignment  # the page shows the outlet's mentor
 
-    progress = services.progress_for(enrolment)
     evidence = services.outlet_evidence(enrolment.outlet_id)
+    progress = services.progress_for(enrolment, evidence)
     lang = _lang()
     returned = sorted((e for e in evidence if e.status.value == "returned"),
                       key=lambda e: (e.reviewed_at is None, e.reviewed_at, e.id))

@@ -54,15 +54,31 @@ def session_scope(user: Actor) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
-def _matches(user: Actor, session: TrainingSession, where: sa.ColumnElement[bool]) -> bool:
+def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
+    """Whether ``session`` is in the trainee's ``kind`` of scope ("open" or "view"), by one query.
+
+    A page asks the same question several times (may I see it, may I register): within one request the
+    answer is read once. Only a request is memoised; it decides before it writes."""
+    from flask import g, has_request_context
+
     from ..extensions import db
 
-    return db.session.scalar(sa.select(sa.literal(True)).select_from(TrainingSession)
-                             .where(TrainingSession.id == session.id, where)) is not None
+    memo: dict[tuple[int, int, str], bool] | None = None
+    if has_request_context():
+        memo = g.setdefault("session_scope_answers", {})
+        key = (user.id, session.id, kind)
+        if key in memo:
+            return memo[key]
+    where = open_scope(user) if kind == "open" else session_scope(user)
+    found = db.session.scalar(sa.select(sa.literal(True)).select_from(TrainingSession)
+                              .where(TrainingSession.id == session.id, where)) is not None
+    if memo is not None:
+        memo[key] = found
+    return found
 
 
 def is_open_to(user: Actor, session: TrainingSession) -> bool:
-    return _is(user, Role.TRAINEE) and _matches(user, session, open_scope(user))
+    return _is(user, Role.TRAINEE) and _matches(user, session, "open")
 
 
 def can_view_session(user: Actor, session: TrainingSession) -> bool:
@@ -71,7 +87,7 @@ def can_view_session(user: Actor, session: TrainingSession) -> bool:
     if _is(user, Role.COORDINATOR, Role.MENTOR):
         return user.region_id is not None and user.region_id == session.region_id
     if _is(user, Role.TRAINEE):
-        return _matches(user, session, session_scope(user))
+        return _matches(user, session, "view")
     return False
 
 

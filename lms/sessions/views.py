@@ -263,10 +263,10 @@ def register(session_id: str):
     except Invalid as e:
         flash(str(e), "error")
         return redirect(back)
-    place = services.place_of(_actor(), session)
     if reg.status.value == "registered":
         flash(_("Anda terdaftar di %(title)s.", title=session.title), "success")
-    else:
+    else:  # (the place in the queue is read only for this message)
+        place = services.place_of(_actor(), session)
         flash(_("Kursi sudah penuh. Anda masuk daftar tunggu, urutan %(n)d. Bila ada yang batal, "
                 "Anda otomatis mendapat kursi.", n=place.position if place and place.position else 0), "info")
     return redirect(back)
