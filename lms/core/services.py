@@ -85,7 +85,7 @@ def trainee_guide(actor: User, enrolment: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"next": None, "returned": [], "assignment": None, "my_actions": [], "today": wib_today()}
     if enrolment is not None:
         loc = get_locale()
-        evidence = outlet_evidence(enrolment.outlet_id)
+        evidence = outlet_evidence(enrolment.outlet_id, with_files=False)
         out["next"] = guide.next_step(enrolment, progress_for(enrolment, evidence), evidence,
                                       loc.language if loc else "id")
         out["returned"] = sorted((e for e in evidence if e.status.value == "returned"),

@@ -84,11 +84,15 @@ def reviewable_types(actor: Any) -> list[str]:
     return sorted(t for t in types if t)
 
 
-def outlet_evidence(outlet_id: int) -> list[Evidence]:
+def outlet_evidence(outlet_id: int, *, with_files: bool = True) -> list[Evidence]:
+    """The outlet's evidence, newest first, every subtype's columns and the reviewer loaded.
+    ``with_files=False``: without the submitter and the file (the trainee's home shows neither)."""
     poly = sa.orm.with_polymorphic(Evidence, "*")
+    options = [joinedload(poly.reviewed_by)]
+    if with_files:
+        options += [joinedload(poly.submitted_by), joinedload(poly.file)]
     return list(db.session.scalars(
-        sa.select(poly).where(Evidence.outlet_id == outlet_id)
-        .options(joinedload(poly.reviewed_by), joinedload(poly.submitted_by), joinedload(poly.file))
+        sa.select(poly).where(Evidence.outlet_id == outlet_id).options(*options)
         .order_by(Evidence.created_at.desc(), Evidence.id.desc())).unique())
 
 
