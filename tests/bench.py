@@ -7,6 +7,7 @@ and returns an exit code). Keep this file a small dispatcher.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 BENCHMARKS = {
@@ -26,6 +27,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
+    # the apps measured in this process would write an access line per request to the terminal, inside
+    # the timed requests and between the figures (the servers the benchmarks start log to their own files)
+    logging.getLogger("lms.access").setLevel(logging.WARNING)
     status = 0
     for name in names:
         module, func = BENCHMARKS[name].split(":")
