@@ -191,11 +191,11 @@ def _pg_empty(url: str) -> None:
 
     ``DELETE`` costs a few milliseconds on the small tables a test leaves; ``TRUNCATE`` makes new files
     for every table and index, about 100 ms a test. One statement block on a kept connection: about
-    5 ms, where a new connection and a statement per table took 50. Without the superuser privilege
+    11 ms, where a new connection and a statement per table took 50. Without the superuser privilege
     the replication role needs, ``TRUNCATE`` it is."""
     engine = _PG_EMPTIERS.get(url)
     if engine is None:
-        engine = _PG_EMPTIERS[url] = _pg_engine(url).execution_options(isolation_level="READ COMMITTED")
+        engine = _PG_EMPTIERS[url] = _pg_engine(url)
     keep = "'{" + ",".join(sorted(REFERENCE_TABLES)) + "}'::text[]"
     try:
         with engine.begin() as conn:

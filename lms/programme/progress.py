@@ -177,14 +177,19 @@ def profile_missing(user, outlet) -> list[str]:  # type: ignore[no-untyped-def]
 def evidence_facts(evidence: Sequence) -> list[EvidenceFact]:  # type: ignore[type-arg]
     """The facts of evidence rows already loaded as objects (``outlet_evidence``: every subtype's columns),
     as ``gather_facts`` reads them from the tables, in the same order."""
+    from ..programme.models import FinancialReport, Financing, Licence, MarketingStep
+
     facts = []
     for ev in sorted(evidence, key=lambda e: e.id):
         attrs = {}
-        for name, attr in (("type", "licence_type"), ("kind", "kind"), ("status", "application_status")):
-            value = getattr(ev, attr, None)
-            if value is not None:
-                attrs[name] = value.value
-        facts.append(EvidenceFact(ev.id, ev.type, ev.status.value, attrs, getattr(ev, "month", None)))
+        if isinstance(ev, Licence):
+            attrs["type"] = ev.licence_type.value
+        elif isinstance(ev, MarketingStep):
+            attrs["kind"] = ev.kind.value
+        elif isinstance(ev, Financing):
+            attrs["status"] = ev.application_status.value
+        month = ev.month if isinstance(ev, FinancialReport) else None
+        facts.append(EvidenceFact(ev.id, ev.type, ev.status.value, attrs, month))
     return facts
 
 
