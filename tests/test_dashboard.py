@@ -122,7 +122,7 @@ def test_numbers_match_the_hand_computed_fixture(app, db, factory, fixture):
     # stuck ≥ 60 days: b (pelatihan, 90) and c (perizinan, 61); oldest first
     assert d.stuck_total == 2
     assert {s.key: s.count for s in d.stuck_by_stage if s.count} == {"pelatihan": 1, "perizinan": 1}
-    assert [r.enrolment.user.full_name for r in d.stuck_rows] == ["Pengelola B", "Pengelola C"]
+    assert [r.full_name for r in d.stuck_rows] == ["Pengelola B", "Pengelola C"]
     # per kecamatan
     rows = {r.kecamatan.id: r for r in d.kecamatan_rows}
     k1, k2 = rows[fixture["k1"].id], rows[fixture["k2"].id]
@@ -319,6 +319,9 @@ def test_summaries_follow_every_kind_of_change(app, db, factory, fixture):
     with transaction():
         db.session.delete(db.session.scalar(sa.select(Visit).order_by(Visit.id.desc()).limit(1)))
     check()
+    with transaction():  # progress without a change of stage (the stuck counts read its month)
+        db.session.merge(people["c"]).progress_changed_at = utcnow() - timedelta(days=400)
+    check()
     with transaction():  # an enrolment ends
         from lms.programme.models import EnrolmentStatus
         db.session.merge(people["e"]).status = EnrolmentStatus.WITHDRAWN
@@ -326,6 +329,60 @@ def test_summaries_follow_every_kind_of_change(app, db, factory, fixture):
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.kind == "completion"))
     certs.revoke(SYSTEM, cert, "Salah terbit")
     check()
+
+
+def test_stuck_counts_equal_a_count_of_the_enrolments_at_any_cut_off(app, db, factory, fixture):
+    """The stuck counts add the summary's whole months to the enrolments of the cut-off's month: equal to
+    counting the enrolments, for cut-offs on, just before and just after a WIB month's first moment, and
+    for every few days over more than a year, in every scope."""
+    from lms.dashboard.services import wib_start_utc
+    from lms.programme.models import Enrolment
+
+    people = fixture["people"]
+    month_start = wib_start_utc(date(2026, 10, 1))  # 1 Oct 00:00 WIB = 30 Sep 17:00 UTC
+    tick = timedelta(microseconds=1)
+    with transaction():
+        db.session.merge(people["a"]).progress_changed_at = month_start
+        db.session.merge(people["b"]).progress_changed_at = month_start - tick
+        db.session.merge(people["e"]).progress_changed_at = month_start + tick
+    admin = factory.user("admin")
+    coord = factory.user("coordinator", region="3171")
+    scopes = [_scope(admin), _scope(coord), _scope(admin, kecamatan=fixture["k1"]),
+              _scope(admin, cohort_id=fixture["cohort"].id), _scope(admin, cohort_id=factory.cohort().id)]
+
+    def counted(scope, now):
+        rows = db.session.execute(sa.select(Enrolment.current_stage, sa.func.count())
+                                  .where(*dash._stuck_where(scope, now)).group_by(Enrolment.current_stage)).all()
+        return {k: n for k, n in rows if n}
+
+    days = dash.DEFAULT_STUCK_DAYS
+    nows = [month_start + timedelta(days=days) + d for d in (-tick, timedelta(0), tick)]
+    nows += [utcnow() + timedelta(days=n, hours=n % 24) for n in range(-300, 120, 3)]
+    checked = 0
+    for scope in scopes:
+        for now in nows:
+            found = {k: n for k, n in dash._stuck_counts(scope, now).items() if n}
+            assert found == counted(scope, now), (scope, now)
+            checked += bool(found)
+    assert checked > 100  # most of them found some stuck managers
+    # at the month's first moment exactly: b (a moment before it) is stuck, a (on it) is not yet
+    at = month_start + timedelta(days=days)
+    assert dash._stuck_counts(_scope(coord), at)["pelatihan"] == 1
+
+
+def test_the_migration_fills_the_progress_rows_as_the_summaries_keep_them(app, db, fixture):
+    """An existing database gets the ``progress`` rows from its migration, equal to the maintained ones."""
+    from flask_migrate import downgrade, upgrade
+
+    maintained = summaries.snapshot(db.session)
+    assert any(row[0] == "progress" for row in maintained)
+    db.session.remove()
+    with app.app_context():
+        downgrade(revision="signed_credentials")
+        assert not any(row[0] == "progress" for row in summaries.snapshot(db.session))
+        db.session.remove()
+        upgrade()
+        assert summaries.snapshot(db.session) == maintained
 
 
 def test_a_rolled_back_change_leaves_the_summary_alone(app, db, factory, fixture):

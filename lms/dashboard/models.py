@@ -20,6 +20,8 @@ class DashboardCount(Base):
 
     * ``stage``: active enrolments by current stage (``key``; '_done' when all stages are done)
     * ``completed``: enrolments that completed the programme, by WIB month (``day``)
+    * ``progress``: active enrolments with a current stage (``key``), by the WIB month of their last
+      progress (``day``): the stuck counts read the months before the cut-off's from here
     * ``certified``: active programme-completion certificates
     * ``certs``: active certificates by kind (``key``) and WIB month of issue (``day``)
     * ``outlets`` / ``visited``: active outlets / those with at least one visit

@@ -37,7 +37,7 @@ from .models import DashboardCount
 #: metric groups, each recounted as a whole for a unit (region_id, kecamatan_id)
 ENROLMENT, CERTIFICATE, VISIT, ACTION = "E", "C", "V", "A"
 GROUP_METRICS = {
-    ENROLMENT: ("stage", "completed"),
+    ENROLMENT: ("stage", "completed", "progress"),
     CERTIFICATE: ("certified", "certs"),
     VISIT: ("outlets", "visited", "visit"),
     ACTION: ("open", "open_due"),
@@ -75,6 +75,11 @@ def _wib_text(session: Session, col: Any, month: bool) -> Any:
     return sa.func.to_char(_wib_pg(col), sa.literal_column(fmt))
 
 
+def wib_month(session: Session, col: Any) -> Any:
+    """'YYYY-MM' of a UTC timestamp column in WIB, as the summaries' month rows are keyed."""
+    return _wib_text(session, col, month=True)
+
+
 def _wib_pg(col: Any) -> Any:
     """PostgreSQL: a UTC timestamp column moved to WIB, never past the last day Python can read."""
     shifted = sa.func.least(col + sa.literal_column("interval '7 hours'"),
@@ -104,6 +109,7 @@ def _selects(session: Session, group: str, outlet_where: Any) -> list[sa.Select[
         e = Enrolment
         stage = sa.func.coalesce(e.current_stage, DONE)
         month = _wib_text(session, e.completed_at, month=True)
+        progressed = _wib_text(session, e.progress_changed_at, month=True)
         return [
             sa.select(_lit("stage", sa.String), e.cohort_id, o.region_id, o.kecamatan_id, stage, _lit("", sa.String),
                       sa.func.count())
@@ -113,6 +119,11 @@ def _selects(session: Session, group: str, outlet_where: Any) -> list[sa.Select[
                       sa.func.count())
             .select_from(e).join(o, o.id == e.outlet_id).where(outlet_where, e.completed_at.is_not(None))
             .group_by(e.cohort_id, o.region_id, o.kecamatan_id, month),
+            sa.select(_lit("progress", sa.String), e.cohort_id, o.region_id, o.kecamatan_id, e.current_stage, progressed,
+                      sa.func.count())
+            .select_from(e).join(o, o.id == e.outlet_id)
+            .where(outlet_where, e.status == EnrolmentStatus.ACTIVE, e.current_stage.is_not(None))
+            .group_by(e.cohort_id, o.region_id, o.kecamatan_id, e.current_stage, progressed),
         ]
     if group == CERTIFICATE:
         c = Certificate
@@ -361,7 +372,8 @@ def _note(session: Session, instances: Iterable[Any], deleted: bool, new: bool) 
     units = _units(session)
     for obj in instances:
         if isinstance(obj, Enrolment):
-            if new or deleted or _changed(obj, "current_stage", "status", "completed_at", "outlet_id", "cohort_id"):
+            if new or deleted or _changed(obj, "current_stage", "status", "completed_at", "outlet_id", "cohort_id",
+                                          "progress_changed_at"):
                 outlets[ENROLMENT] |= _old_and_new(obj, "outlet_id")
         elif isinstance(obj, Outlet):
             if new or deleted or _changed(obj, "kecamatan_id", "region_id", "active"):

@@ -36,7 +36,7 @@ def _lang() -> str:
 def _filters(form: FilterForm, actor: Any) -> tuple[services.Scope, dict[str, Any]]:
     """Fill the choices, validate, and build the scope from the valid fields (invalid ones are ignored)."""
     regions = services.region_places(actor)
-    cohorts = services.cohorts_for(actor)
+    cohorts = services.cohort_choices(actor)
     kecs = services.kecamatan_places(regions)
     form.cohort.choices = options([("", _("Semua angkatan"))] + [(str(c.id), c.name) for c in cohorts])
     if len(regions) == 1:
