@@ -450,3 +450,41 @@ def test_giving_up_a_seat_raises_the_region_version(app, db, factory):
     after = summaries.versions(db.session, [region])
     # the sessions' version moves (the sessions view is drawn again); the other views' numbers did not change
     assert after[1] > before[1] and after[0] == before[0], (before, after)
+
+
+#: the per-kecamatan rows as the template drew them before lms.dashboard.views.kecamatan_body took over
+_KECAMATAN_ROWS_TEMPLATE = """{% for r in data.kecamatan_rows %}
+  {% if scope.region_ids|length > 1 and loop.changed(r.region_name) %}<tr class="group-row"><th scope="rowgroup" colspan="{{ data.stages|length + 3 }}">{{ r.region_name }}</th></tr>{% endif %}
+  <tr><th scope="row">{{ r.kecamatan.name }}</th>
+    <td class="num">{{ r.enrolled|num(lang) }}</td>
+    {% for s in data.stages %}{% if s.key == done_key %}<td class="num">{{ r.done|num(lang) }}</td>{% else %}<td class="num">{{ r.by_stage.get(s.key, 0)|num(lang) }}</td>{% endif %}{% endfor %}
+    <td class="num">{{ r.certified|num(lang) }}</td></tr>
+{% endfor %}"""
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("regions", [[1], [1, 2]])
+def test_the_kecamatan_rows_are_the_templates(app, lang, regions):
+    from lms.dashboard.views import kecamatan_body
+
+    place = lambda i, region, name: dash.Place(i, f"k{i}", name, region, f"Jakarta <{region}>")  # noqa: E731
+    stages = [dash.StageCount("pendaftaran", "Pendaftaran", 0), dash.StageCount("pelatihan", "Pelatihan", 0),
+              dash.StageCount(summaries.DONE, "Selesai", 0)]
+    rows = [dash.KecamatanRow(place(1, 1, "Gambir"), "Jakarta <1>", 1234, {"pendaftaran": 1200, "pelatihan": 30}, 4, 2),
+            dash.KecamatanRow(place(2, 1, 'Sawah "Besar" & co'), "Jakarta <1>", 0, {}, 0, 0),
+            dash.KecamatanRow(place(3, 2, "Cilincing"), "Jakarta <2>", 1_000_001, {"pelatihan": 1_000_000}, 1, 999)]
+    scope = dash.Scope(region_ids=regions)
+    data = dash.Dashboard(scope=scope, stages=stages, enrolled=0, stuck_total=0, stuck_by_stage=[], stuck_rows=[],
+                          kecamatan_rows=[r for r in rows if r.kecamatan.region_id in regions], upcoming=[], past=[],
+                          coverage=None, certificates=[], certificate_kinds=[], completions=[])
+    with app.test_request_context():
+        want = app.jinja_env.from_string(_KECAMATAN_ROWS_TEMPLATE).render(data=data, scope=scope, lang=lang,
+                                                                          done_key=summaries.DONE)
+        got = str(kecamatan_body(data, lang))
+    squash = lambda html: re.sub(r">\s+<", "><", html.strip())  # noqa: E731
+    assert squash(got) == squash(want)
+    assert ("1.234" if lang == "id" else "1,234") in got and "&#34;" in got
+    if len(regions) > 1:
+        assert "Jakarta &lt;2&gt;" in got and ("1.000.001" if lang == "id" else "1,000,001") in got
+    else:
+        assert "rowgroup" not in got

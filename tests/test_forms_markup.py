@@ -49,3 +49,34 @@ def test_time_attributes_are_whole_seconds():
     at = datetime(2026, 12, 6, 7, 31, 12, 655037, tzinfo=timezone.utc)
     assert machine_datetime(at) == "2026-12-06T07:31:12+00:00"
     assert machine_datetime(None) == ""
+
+
+def test_the_list_select_writes_what_wtforms_select_writes(app):
+    """ListSelect (the dashboard's filters) skips html_params per option; its HTML is WTForms' own."""
+    from wtforms.fields.choices import SelectChoice
+    from wtforms.widgets import Select
+
+    from lms.forms_common import ListSelect
+
+    class Pair(Form):
+        class Meta:
+            csrf = False
+
+        plain = SelectField("A")
+        fast = SelectField("A", widget=ListSelect())
+
+    pairs = [("", "Semua"), ("7", 'Kebon "Jeruk" <Barat> & co'), ("8", "Tanah Abang"), (True, "ya"), ("9", "")]
+    with app.test_request_context("/?plain=8&fast=8"):
+        from flask import request
+
+        form = Pair(request.args)
+        for f in (form.plain, form.fast):
+            f.choices = options(pairs)
+        form.validate()
+        assert form.fast.widget.__class__ is ListSelect and form.plain.widget.__class__ is Select
+        assert str(form.fast()).replace('name="fast"', "").replace('id="fast"', "") == \
+            str(form.plain()).replace('name="plain"', "").replace('id="plain"', "")
+        assert '<option selected value="8">Tanah Abang<' in str(form.fast())
+        # an option with attributes of its own goes through WTForms' way
+        form.fast.choices = [SelectChoice("1", "Satu", render_kw={"disabled": True})]
+        assert str(form.fast()) == str(Select()(form.fast))

@@ -6,7 +6,7 @@ from wtforms import SelectField
 from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import NumberInput
 
-from ..forms_common import BoundedDateField, BoundedIntegerField, Form, Range
+from ..forms_common import BoundedDateField, BoundedIntegerField, Form, ListSelect, Range
 from .services import DEFAULT_STUCK_DAYS
 
 
@@ -14,9 +14,9 @@ class FilterForm(Form):
     class Meta:
         csrf = False
 
-    cohort = SelectField(_l("Angkatan"), choices=[], validators=[Optional()])
-    region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
-    kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()])
+    cohort = SelectField(_l("Angkatan"), choices=[], validators=[Optional()], widget=ListSelect())
+    region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()], widget=ListSelect())
+    kecamatan = SelectField(_l("Kecamatan"), choices=[], validators=[Optional()], widget=ListSelect())
     # the shared date range (2000-01-01 .. today + 5 years, lms/forms_common.py)
     start = BoundedDateField(_l("Dari tanggal"), [Optional()])
     end = BoundedDateField(_l("Sampai tanggal"), [Optional()])
