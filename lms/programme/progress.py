@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import zip_longest
 from typing import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -213,30 +214,33 @@ def gather_facts(enrolments: Sequence, evidence: Sequence | None = None) -> dict
         by_user[e.user_id].append(e.id)
         by_outlet[e.outlet_id].append(e.id)
 
-    user_ids = list(by_user)
-    for chunk in _chunks(user_ids):
-        rows = db.session.execute(
-            sa.select(Registration.user_id, TrainingSession.stage_key, sa.func.count())
-            .select_from(Registration)
-            .join(TrainingSession, TrainingSession.id == Registration.session_id)
-            .where(Registration.user_id.in_(chunk), Registration.attendance.in_(ATTENDED),
-                   TrainingSession.status != SessionStatus.CANCELLED)
-            .group_by(Registration.user_id, TrainingSession.stage_key)
-        ).all()
-        for user_id, stage_key, n in rows:
-            for eid in by_user[user_id]:
-                facts[eid].attended[stage_key] = n
-
-    for chunk in _chunks(ids):
-        rows = db.session.execute(
-            sa.select(Enrolment.id, sa.func.count(Visit.id))
-            .select_from(Enrolment)
-            .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
-            .where(Enrolment.id.in_(chunk))
-            .group_by(Enrolment.id)
-        ).all()
-        for eid, n in rows:
-            facts[eid].visits = n
+    # attended sessions per user and stage, and visits per enrolment: one statement (UNION ALL) per chunk
+    user_chunks, id_chunks = list(_chunks(list(by_user))), list(_chunks(ids))
+    for users_part, ids_part in zip_longest(user_chunks, id_chunks):
+        parts = []
+        if users_part:
+            parts.append(
+                sa.select(sa.literal("attended", sa.String), Registration.user_id, TrainingSession.stage_key,
+                          sa.func.count())
+                .select_from(Registration)
+                .join(TrainingSession, TrainingSession.id == Registration.session_id)
+                .where(Registration.user_id.in_(users_part), Registration.attendance.in_(ATTENDED),
+                       TrainingSession.status != SessionStatus.CANCELLED)
+                .group_by(Registration.user_id, TrainingSession.stage_key))
+        if ids_part:
+            parts.append(
+                sa.select(sa.literal("visits", sa.String), Enrolment.id, sa.literal("", sa.String),
+                          sa.func.count(Visit.id))
+                .select_from(Enrolment)
+                .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
+                .where(Enrolment.id.in_(ids_part))
+                .group_by(Enrolment.id))
+        for kind, key_id, stage_key, n in db.session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
+            if kind == "attended":
+                for eid in by_user[key_id]:
+                    facts[eid].attended[stage_key] = n
+            else:
+                facts[key_id].visits = n
 
     if evidence is not None:
         if len(enrolments) != 1:

@@ -109,8 +109,9 @@ def _ticket_ok(actor: Any, session: TrainingSession, ticket: str | None) -> bool
 
 
 def checkin_problem(actor: Any, session: TrainingSession, token: str, *, ticket: str | None = None,
-                    now: datetime | None = None) -> CheckinRefused | None:
-    """Why this check-in cannot be accepted (None: it can)."""
+                    now: datetime | None = None, registration: bool = True) -> CheckinRefused | None:
+    """Why this check-in cannot be accepted (None: it can). ``registration=False``: everything but the
+    person's registration, which the caller checks itself (:func:`check_in`, on the locked row)."""
     now = now or utcnow()
     if getattr(actor, "role", None) is not Role.TRAINEE:
         return CheckinRefused(_("Check-in hanya untuk pengelola e-Warong yang terdaftar di sesi ini."), 403)
@@ -123,12 +124,19 @@ def checkin_problem(actor: Any, session: TrainingSession, token: str, *, ticket:
     if not token_valid(session, token, now) and not _ticket_ok(actor, session, ticket):
         return CheckinRefused(_("Kode QR ini sudah kedaluwarsa atau bukan untuk sesi ini. "
                                 "Pindai ulang kode yang tampil di layar."), 400)
+    if not registration:
+        return None
     place = place_of(actor, session)
-    if place is None or place.registration.status is RegistrationStatus.CANCELLED:
+    return _registration_problem(actor, session, place.registration if place else None)
+
+
+def _registration_problem(actor: Any, session: TrainingSession, reg: Registration | None) -> CheckinRefused | None:
+    if reg is None or reg.status is RegistrationStatus.CANCELLED:
         return CheckinRefused(_("Anda tidak terdaftar di sesi ini. Hubungi koordinator di lokasi."), 403)
-    if place.registration.status is RegistrationStatus.WAITLISTED:
+    if reg.status is RegistrationStatus.WAITLISTED:
+        place = place_of(actor, session)  # (its place on the waitlist: read only for this message)
         return CheckinRefused(_("Anda masih di daftar tunggu (urutan %(n)d) dan belum mendapat kursi. "
-                                "Hubungi koordinator di lokasi.", n=place.position or 0), 403)
+                                "Hubungi koordinator di lokasi.", n=(place.position if place else None) or 0), 403)
     return None
 
 
@@ -136,13 +144,15 @@ def check_in(actor: Any, session: TrainingSession, token: str, *, ticket: str | 
              now: datetime | None = None) -> Registration:
     """Self check-in: present (a late or present mark stays), checked in by QR; progress follows."""
     now = now or utcnow()
-    problem = checkin_problem(actor, session, token, ticket=ticket, now=now)
+    problem = checkin_problem(actor, session, token, ticket=ticket, now=now, registration=False)
     if problem is not None:
         raise problem
     with transaction():
-        reg = _find(session.id, actor.id, lock=True)
-        if reg is None or reg.status is not RegistrationStatus.REGISTERED:
-            raise CheckinRefused(_("Anda tidak terdaftar di sesi ini. Hubungi koordinator di lokasi."), 403)
+        reg = _find(session.id, actor.id, lock=True)  # the registration, checked on the locked row
+        problem = _registration_problem(actor, session, reg)
+        if problem is not None:
+            raise problem
+        assert reg is not None
         first = not reg.checked_in_by_qr
         if reg.attendance not in ATTENDED:
             reg.attendance = Attendance.PRESENT
