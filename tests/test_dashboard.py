@@ -452,6 +452,34 @@ def test_giving_up_a_seat_raises_the_region_version(app, db, factory):
     assert after[1] > before[1] and after[0] == before[0], (before, after)
 
 
+def test_a_registration_raises_its_sessions_region_version_loaded_or_not(app, db, factory, count_queries):
+    """The sessions' version is raised in the session's region, whether the unit of work holds the training
+    session (its region is taken from it, no query) or not (it is read)."""
+    from lms.sessions.models import Registration
+
+    cohort = factory.cohort(regions=("3171", "3172"))
+    here = factory.training_session(cohort, region="3171", title="Dimuat")
+    there = factory.training_session(cohort, region="3172", title="Tidak dimuat")
+    [a, b] = factory.enrolled_trainees(2, cohort)
+    regions = {here.id: here.region_id, there.id: there.region_id}
+    model, people = type(here), {here.id: a.id, there.id: b.id}
+    for sid, loaded in ((here.id, True), (there.id, False)):
+        db.session.expire_all()
+        db.session.expunge_all()
+        before = {rid: summaries.versions(db.session, [rid]) for rid in regions.values()}
+        with count_queries() as q:
+            with transaction():
+                # (held: the identity map keeps only what something refers to, as a service holds its session)
+                held = db.session.get(model, sid) if loaded else None
+                db.session.add(Registration(session_id=sid, user_id=people[sid], status="registered"))
+        after = {rid: summaries.versions(db.session, [rid]) for rid in regions.values()}
+        moved = {rid for rid in regions.values() if after[rid][1] > before[rid][1]}
+        assert moved == {regions[sid]}, (loaded, before, after)
+        read = [st for st in q.statements if st.startswith("SELECT training_sessions.region_id")]
+        assert bool(read) is not loaded, q.statements
+        del held
+
+
 #: the per-kecamatan rows as the template drew them before lms.dashboard.views.kecamatan_body took over
 _KECAMATAN_ROWS_TEMPLATE = """{% for r in data.kecamatan_rows %}
   {% if scope.region_ids|length > 1 and loop.changed(r.region_name) %}<tr class="group-row"><th scope="rowgroup" colspan="{{ data.stages|length + 3 }}">{{ r.region_name }}</th></tr>{% endif %}

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm.util import identity_key
 
 from ..certification.models import Certificate, CertificateStatus
 from ..i18n import to_wib
@@ -451,10 +452,7 @@ def _before_commit(session: Session) -> None:
             if everything:
                 from ..places.models import Region
                 regions |= set(session.scalars(sa.select(Region.id)))
-            sessions = [v for kind, v in bump if kind == "session"]
-            if sessions:
-                regions |= set(session.scalars(sa.select(TrainingSession.region_id)
-                                               .where(TrainingSession.id.in_(sessions))))
+            regions |= _regions_of_sessions(session, [v for kind, v in bump if kind == "session"])
             bump_versions(session, regions, SESSIONS_VERSION)
             if everything:
                 bump_versions(session, regions)
@@ -462,6 +460,23 @@ def _before_commit(session: Session) -> None:
         if not units:
             return
         recount(session, units)
+
+
+def _regions_of_sessions(session: Session, ids: list[int]) -> set[int]:
+    """The regions of these training sessions: from the ones this unit of work holds (a registration or a
+    check-in has its session loaded), the others read."""
+    found: set[int] = set()
+    missing = []
+    for sid in ids:
+        obj = session.identity_map.get(identity_key(TrainingSession, sid))
+        rid = obj.__dict__.get("region_id") if obj is not None else None
+        if rid is None:
+            missing.append(sid)
+        else:
+            found.add(rid)
+    if missing:
+        found |= set(session.scalars(sa.select(TrainingSession.region_id).where(TrainingSession.id.in_(missing))))
+    return found
 
 
 def _after_rollback(session: Session) -> None:
