@@ -126,15 +126,22 @@ def test_a_registration_redraws_only_the_sessions_view(client, login_as, db, fac
     made: list[str] = []
     from lms.dashboard import views
 
-    real_views, real_sessions = views._views, views._sessions_view
+    real_views, real_sessions, real_head = views._views, views._sessions_view, views._head
     views._views = lambda *a: made.append("numbers") or real_views(*a)  # type: ignore[assignment]
     views._sessions_view = lambda *a: made.append("sessions") or real_sessions(*a)  # type: ignore[assignment]
+    views._head = lambda *a: made.append("filters") or real_head(*a)  # type: ignore[assignment]
     try:
         sessions.register(trainee, db.session.merge(up))
         html = client.get(URL).get_data(as_text=True)
+        assert made == ["sessions"], made  # the filters (cohorts, dates) and the other views: from the cache
+        with transaction():  # a cohort renamed: every version moves, and the filter shows the new name
+            db.session.merge(fixture["cohort"]).name = "Angkatan Berganti Nama"
+        made.clear()
+        renamed = client.get(URL).get_data(as_text=True)
     finally:
-        views._views, views._sessions_view = real_views, real_sessions
-    assert made == ["sessions"], made
+        views._views, views._sessions_view, views._head = real_views, real_sessions, real_head
+    assert sorted(made) == ["filters", "numbers", "sessions"], made
+    assert "Angkatan Berganti Nama" in renamed
     assert re.search(r">5/10<", html), "the new registration is counted in the fill rate"
     assert app.extensions["lms.dashboard_cache"].hits >= 1
 

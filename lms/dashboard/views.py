@@ -116,8 +116,11 @@ def _content(actor: Any, lang: str, versions: tuple[int, int]) -> tuple[str, int
     """``versions``: (numbers, sessions) of all the regions the actor's dashboard covers (a narrower scope
     reads its own). The sessions view has a version of its own: registrations and check-ins change it all
     morning, and need not make the other views be counted and drawn again."""
-    form = FilterForm(request.args)
-    scope, choices = _filters(form, actor)
+    # the heading and filters: their choices (cohorts) and the scope's dates (the last month with activity)
+    # change only with the numbers' version, so a registration does not make them be read and drawn again
+    head_key = ("head", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))),
+                services.wib_today(), versions[0])
+    scope, head = cache.cache().get_or_make(head_key, cache.ttl(), lambda: _head(actor))
     if sorted(scope.region_ids) != sorted(services.allowed_region_ids(actor)):
         versions = summaries.versions(db.session, scope.region_ids)
     key = ("views", lang, actor.role.value, tuple(scope.region_ids), scope.cohort_id, scope.kecamatan_id,
@@ -126,9 +129,14 @@ def _content(actor: Any, lang: str, versions: tuple[int, int]) -> tuple[str, int
                                         lambda: _views(actor, scope, lang))
     sessions = cache.cache().get_or_make(key + ("sessions", versions[1]), cache.ttl(),
                                          lambda: _sessions_view(actor, scope, lang))
-    views = Markup(numbers.replace(SESSIONS_MARK, sessions, 1))
-    html = render_template("dashboard/_content.html", form=form, scope=scope, choices=choices, views=views)
-    return html, 200
+    return head + numbers.replace(SESSIONS_MARK, sessions, 1), 200
+
+
+def _head(actor: Any) -> tuple[services.Scope, str]:
+    """The scope the query asks for, and the rendered heading and filter form with the note on its dates."""
+    form = FilterForm(request.args)
+    scope, choices = _filters(form, actor)
+    return scope, render_template("dashboard/_filters.html", form=form, scope=scope, choices=choices)
 
 
 def _sessions_view(actor: Any, scope: services.Scope, lang: str) -> str:
