@@ -541,10 +541,12 @@ def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetim
         .group_by(t.metric, t.day, t.key),
         sa.select(t.metric, zero, none, none, total)
         .where(t.metric.in_(["outlets", "visited", "open"]), *unit).group_by(t.metric),
+        # (two parts rather than one with OR: each is then one range of ix_dashboard_counts_metric_day, read
+        # from the index alone)
         sa.select(t.metric, zero, none, t.day, total)
-        .where(sa.or_(sa.and_(t.metric == "visit", t.day >= visits_from),
-                      sa.and_(t.metric == "open_due", t.day >= scope.today.isoformat())), *unit)
-        .group_by(t.metric, t.day),
+        .where(t.metric == "visit", t.day >= visits_from, *unit).group_by(t.metric, t.day),
+        sa.select(t.metric, zero, none, t.day, total)
+        .where(t.metric == "open_due", t.day >= scope.today.isoformat(), *unit).group_by(t.metric, t.day),
         *_stuck_parts(scope, now),
     ]
     return list(db.session.execute(sa.union_all(*parts)).all())
