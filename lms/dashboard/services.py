@@ -201,20 +201,23 @@ def scope_for(actor: Any, *, regions: list[Region] | list[Place], region_id: int
 
 
 def _latest_activity(scope: Scope) -> date | None:
-    """The last month with a completion or a certificate in scope (one indexed MAX over the summary).
+    """The last month with a completion or a certificate in scope (indexed MAXes over the summary, 1 query).
 
     Without an explicit range the monthly charts end there rather than at today, so a
     programme that ended (like the 2018 demo cohort) still shows its last twelve months.
     """
     t = DashboardCount
     # months after this one hold no real activity (only a mistyped or hand-written date): ignored
-    conds = [t.metric.in_(["completed", "certs"]), t.region_id.in_(scope.region_ids), t.day != "",
-             t.day <= scope.today.strftime("%Y-%m")]
+    conds = [t.region_id.in_(scope.region_ids), t.day != "", t.day <= scope.today.strftime("%Y-%m")]
     if scope.cohort_id:
         conds.append(t.cohort_id == scope.cohort_id)
     if scope.kecamatan_id:
         conds.append(t.kecamatan_id == scope.kecamatan_id)
-    last = db.session.scalar(sa.select(sa.func.max(t.day)).where(*conds))
+    # one MAX per metric: each is a backward walk of ix_dashboard_counts_metric_day that stops at the first row
+    # in scope (a MAX over both metrics at once read every month of both)
+    each = sa.union_all(*(sa.select(sa.func.max(t.day).label("day")).where(t.metric == m, *conds)
+                          for m in ("completed", "certs"))).subquery()
+    last = db.session.scalar(sa.select(sa.func.max(each.c.day)))
     if not last:
         return None
     first = date.fromisoformat(last + "-01")
