@@ -206,18 +206,19 @@ def _latest_activity(scope: Scope) -> date | None:
     Without an explicit range the monthly charts end there rather than at today, so a
     programme that ended (like the 2018 demo cohort) still shows its last twelve months.
     """
-    t = DashboardCount
-    # months after this one hold no real activity (only a mistyped or hand-written date): ignored
-    conds = [t.region_id.in_(scope.region_ids), t.day != "", t.day <= scope.today.strftime("%Y-%m")]
-    if scope.cohort_id:
-        conds.append(t.cohort_id == scope.cohort_id)
-    if scope.kecamatan_id:
-        conds.append(t.kecamatan_id == scope.kecamatan_id)
-    # one MAX per metric: each is a backward walk of ix_dashboard_counts_metric_day that stops at the first row
-    # in scope (a MAX over both metrics at once read every month of both)
-    each = sa.union_all(*(sa.select(sa.func.max(t.day).label("day")).where(t.metric == m, *conds)
-                          for m in ("completed", "certs"))).subquery()
-    last = db.session.scalar(sa.select(sa.func.max(each.c.day)))
+    def build() -> Any:
+        t = DashboardCount
+        # months after this one hold no real activity (only a mistyped or hand-written date): ignored
+        conds = [*_bound_summary_unit(bool(scope.cohort_id), bool(scope.kecamatan_id)), t.day != "",
+                 t.day <= sa.bindparam("month")]
+        # one MAX per metric: each is a backward walk of ix_dashboard_counts_metric_day that stops at the first
+        # row in scope (a MAX over both metrics at once read every month of both)
+        each = sa.union_all(*(sa.select(sa.func.max(t.day).label("day")).where(t.metric == m, *conds)
+                              for m in ("completed", "certs"))).subquery()
+        return sa.select(sa.func.max(each.c.day))
+
+    stmt = _built(("latest", bool(scope.cohort_id), bool(scope.kecamatan_id)), build)
+    last = db.session.scalar(stmt, {**_scope_params(scope), "month": scope.today.strftime("%Y-%m")})
     if not last:
         return None
     first = date.fromisoformat(last + "-01")
@@ -392,6 +393,50 @@ def _stuck_where(scope: Scope, now: datetime) -> list[Any]:
     return _enrolment_scope(scope) + [Enrolment.current_stage.is_not(None), Enrolment.progress_changed_at < cutoff]
 
 
+# --- statements built once per shape --------------------------------------------------------------
+#
+# The dashboard's statements are unions of subqueries; building one (and its columns) in SQLAlchemy cost
+# more than PostgreSQL took to run it. Each is built once per process and shape (the database kind, which
+# filters are set, the number of regions for the per-region walks), its values bound at execution.
+
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def _built(key: tuple[Any, ...], build: Any) -> Any:
+    key = (db.session.get_bind().dialect.name,) + key
+    found = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build()
+    return found
+
+
+def _scope_params(scope: Scope) -> dict[str, Any]:
+    return {"regions": list(scope.region_ids), "cohort": scope.cohort_id, "kec": scope.kecamatan_id}
+
+
+def _bound_enrolment_scope(cohort: bool, kec: bool, region: Any = None) -> list[Any]:
+    """:func:`_enrolment_scope` with its values bound (``regions``, ``cohort``, ``kec``), or one region's."""
+    regions = Enrolment.region_id == region if region is not None else \
+        Enrolment.region_id.in_(sa.bindparam("regions", expanding=True))
+    conds: list[Any] = [Enrolment.status == EnrolmentStatus.ACTIVE, regions]
+    if cohort:
+        conds.append(Enrolment.cohort_id == sa.bindparam("cohort"))
+    if kec:
+        conds.append(Enrolment.outlet_id.in_(sa.select(Outlet.id).where(Outlet.kecamatan_id == sa.bindparam("kec"))))
+    return conds
+
+
+def _bound_summary_unit(cohort: bool, kec: bool, with_cohort: bool = True) -> list[Any]:
+    """The summary rows of the scope (values bound: ``regions``, ``cohort``, ``kec``)."""
+    t = DashboardCount
+    conds: list[Any] = [t.region_id.in_(sa.bindparam("regions", expanding=True))]
+    if kec:
+        conds.append(t.kecamatan_id == sa.bindparam("kec"))
+    if cohort and with_cohort:
+        conds.append(t.cohort_id == sa.bindparam("cohort"))
+    return conds
+
+
 def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None = None) -> Dashboard:
     """Every view's numbers: :func:`dashboard_numbers` with :func:`dashboard_sessions`."""
     now = now or utcnow()
@@ -487,36 +532,43 @@ def dashboard_numbers(actor: Any, scope: Scope, lang: str = "id", now: datetime 
 def _stuck_counts(scope: Scope, now: datetime) -> dict[str, int]:
     """Active enrolments at each stage without progress since the cut-off (now - ``stuck_days``), in one
     query (:func:`_stuck_parts`; the dashboard reads them with the other numbers)."""
+    cohort, kec = bool(scope.cohort_id), bool(scope.kecamatan_id)
+    stmt = _built(("stuck", cohort, kec), lambda: sa.union_all(*_stuck_parts(cohort, kec)))
     counts: dict[str, int] = defaultdict(int)
-    for _metric, _kec, key, _day, n in db.session.execute(sa.union_all(*_stuck_parts(scope, now))).all():
+    for _metric, _kec, key, _day, n in db.session.execute(stmt, {**_scope_params(scope), **_stuck_params(scope, now)}):
         counts[key] += int(n or 0)
     return counts
 
 
-def _stuck_parts(scope: Scope, now: datetime) -> list[sa.Select[Any]]:
-    """Two SELECTs of ('stuck', 0, stage, '', n) rows whose sums per stage are the stuck counts: the summary's
-    ``progress`` rows of the whole WIB months before the cut-off's month, and the enrolments that last
-    progressed in that month before the cut-off (an index range of at most a month, instead of every
-    stuck enrolment)."""
+def _stuck_params(scope: Scope, now: datetime) -> dict[str, Any]:
     cutoff = now - timedelta(days=scope.stuck_days)
     month = to_wib(cutoff).date().replace(day=1)
+    return {"cutoff": cutoff, "progress_month": month.strftime("%Y-%m"),
+            "month_from": wib_start_utc(month) - timedelta(milliseconds=1)}
+
+
+def _stuck_parts(cohort: bool, kec: bool) -> list[sa.Select[Any]]:
+    """Two SELECTs of ('stuck', 0, stage, '', n) rows whose sums per stage are the stuck counts (values bound:
+    the scope's, :func:`_stuck_params`): the summary's ``progress`` rows of the whole WIB months before the
+    cut-off's month, and the enrolments that last progressed in that month before the cut-off (an index
+    range of at most a month, instead of every stuck enrolment)."""
     t = DashboardCount
-    conds = [t.metric == "progress", t.day < month.strftime("%Y-%m"), t.region_id.in_(scope.region_ids)]
-    if scope.cohort_id:
-        conds.append(t.cohort_id == scope.cohort_id)
-    if scope.kecamatan_id:
-        conds.append(t.kecamatan_id == scope.kecamatan_id)
     label, zero, none = sa.literal("stuck", sa.String), sa.literal(0, sa.Integer), sa.literal("", sa.String)
+    months = sa.select(label, zero, t.key, none, sa.func.sum(t.n)).where(
+        t.metric == "progress", t.day < sa.bindparam("progress_month"), *_bound_summary_unit(cohort, kec)
+    ).group_by(t.key)
     # grouped by an expression: grouping by the bare column lets SQLite walk ix_enrolments_current_stage
     # over every enrolment (56 ms at 100k) instead of the range of ix_enrolments_stuck.
     # The two parts split the enrolments by the summary's own month expression (SQLite rounds a time to the
     # millisecond first, so a time in the last half millisecond of a month falls in the next one there);
     # the index range starts a millisecond early to hold those.
     stage_expr = sa.func.coalesce(Enrolment.current_stage, "")
+    changed = Enrolment.progress_changed_at
     recent = sa.select(label, zero, stage_expr, none, sa.func.count()).where(
-        *_stuck_where(scope, now), Enrolment.progress_changed_at >= wib_start_utc(month) - timedelta(milliseconds=1),
-        summaries.wib_month(db.session, Enrolment.progress_changed_at) >= month.strftime("%Y-%m")).group_by(stage_expr)
-    return [sa.select(label, zero, t.key, none, sa.func.sum(t.n)).where(*conds).group_by(t.key), recent]
+        *_bound_enrolment_scope(cohort, kec), Enrolment.current_stage.is_not(None),
+        changed < sa.bindparam("cutoff"), changed >= sa.bindparam("month_from"),
+        summaries.wib_month(db.session, changed) >= sa.bindparam("progress_month")).group_by(stage_expr)
+    return [months, recent]
 
 
 def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetime) -> list[Any]:
@@ -529,30 +581,35 @@ def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetim
       day from ``visits_from`` (an index range), ``open_due`` from today;
     * ``stuck`` per stage (:func:`_stuck_parts`).
     """
-    t = DashboardCount
-    unit: list[Any] = [t.region_id.in_(scope.region_ids)]
-    if scope.kecamatan_id:
-        unit.append(t.kecamatan_id == scope.kecamatan_id)
-    cohort = [t.cohort_id == scope.cohort_id] if scope.cohort_id else []
-    none, zero = sa.literal("", sa.String), sa.literal(0, sa.Integer)
-    total = sa.func.sum(t.n)
-    parts = [
-        sa.select(t.metric, t.kecamatan_id, t.key, none, total)
-        .where(t.metric.in_(["stage", "certified"]), *unit, *cohort).group_by(t.metric, t.kecamatan_id, t.key),
-        sa.select(t.metric, zero, t.key, t.day, total)
-        .where(t.metric.in_(["certs", "completed"]), t.day >= lo, t.day <= hi, *unit, *cohort)
-        .group_by(t.metric, t.day, t.key),
-        sa.select(t.metric, zero, none, none, total)
-        .where(t.metric.in_(["outlets", "visited", "open"]), *unit).group_by(t.metric),
-        # (two parts rather than one with OR: each is then one range of ix_dashboard_counts_metric_day, read
-        # from the index alone)
-        sa.select(t.metric, zero, none, t.day, total)
-        .where(t.metric == "visit", t.day >= visits_from, *unit).group_by(t.metric, t.day),
-        sa.select(t.metric, zero, none, t.day, total)
-        .where(t.metric == "open_due", t.day >= scope.today.isoformat(), *unit).group_by(t.metric, t.day),
-        *_stuck_parts(scope, now),
-    ]
-    return list(db.session.execute(sa.union_all(*parts)).all())
+    cohort, kec = bool(scope.cohort_id), bool(scope.kecamatan_id)
+
+    def build() -> Any:
+        t = DashboardCount
+        unit = _bound_summary_unit(cohort, kec, with_cohort=False)
+        counted = _bound_summary_unit(cohort, kec)
+        none, zero = sa.literal("", sa.String), sa.literal(0, sa.Integer)
+        total = sa.func.sum(t.n)
+        return sa.union_all(
+            sa.select(t.metric, t.kecamatan_id, t.key, none, total)
+            .where(t.metric.in_(["stage", "certified"]), *counted).group_by(t.metric, t.kecamatan_id, t.key),
+            sa.select(t.metric, zero, t.key, t.day, total)
+            .where(t.metric.in_(["certs", "completed"]), t.day >= sa.bindparam("lo"), t.day <= sa.bindparam("hi"),
+                   *counted)
+            .group_by(t.metric, t.day, t.key),
+            sa.select(t.metric, zero, none, none, total)
+            .where(t.metric.in_(["outlets", "visited", "open"]), *unit).group_by(t.metric),
+            # (two parts rather than one with OR: each is then one range of ix_dashboard_counts_metric_day,
+            # read from the index alone)
+            sa.select(t.metric, zero, none, t.day, total)
+            .where(t.metric == "visit", t.day >= sa.bindparam("visits_from"), *unit).group_by(t.metric, t.day),
+            sa.select(t.metric, zero, none, t.day, total)
+            .where(t.metric == "open_due", t.day >= sa.bindparam("today"), *unit).group_by(t.metric, t.day),
+            *_stuck_parts(cohort, kec))
+
+    stmt = _built(("summary", cohort, kec), build)
+    return list(db.session.execute(stmt, {
+        **_scope_params(scope), **_stuck_params(scope, now), "lo": lo, "hi": hi, "visits_from": visits_from,
+        "today": scope.today.isoformat()}).all())
 
 
 def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
@@ -562,61 +619,63 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
     region), each stopping after a few rows, instead of sorting every stuck enrolment of DKI;
     only the first few of all regions' candidates are joined to their person and outlet.
     """
-    cutoff = now - timedelta(days=scope.stuck_days)
-    parts = []
-    for rid in scope.region_ids:
-        conds = [Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.region_id == rid,
-                 Enrolment.progress_changed_at < cutoff, Enrolment.current_stage.is_not(None)]
-        if scope.cohort_id:
-            conds.append(Enrolment.cohort_id == scope.cohort_id)
-        if scope.kecamatan_id:
-            conds.append(Enrolment.outlet_id.in_(sa.select(Outlet.id).where(Outlet.kecamatan_id == scope.kecamatan_id)))
-        parts.append(sa.select(sa.select(Enrolment.id).where(*conds).order_by(Enrolment.progress_changed_at)
-                               .limit(STUCK_ROWS).subquery()))
-    if not parts:
+    if not scope.region_ids:
         return []
-    candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    e, o, u = Enrolment.__table__, Outlet.__table__, User.__table__
-    k = Kecamatan.__table__
-    rows = db.session.execute(
-        sa.select(e.c.id, u.c.full_name, o.c.name, k.c.name, e.c.current_stage, e.c.progress_changed_at)
-        .select_from(candidates.join(e, e.c.id == candidates.c.id).join(u, u.c.id == e.c.user_id)
-                     .join(o, o.c.id == e.c.outlet_id).join(k, k.c.id == o.c.kecamatan_id))
-        .order_by(e.c.progress_changed_at, e.c.id).limit(STUCK_ROWS)).all()
-    return [StuckRow(eid, name, outlet, kec, stage, (now - changed).days) for eid, name, outlet, kec, stage, changed
-            in rows]
+    cohort, kec, n = bool(scope.cohort_id), bool(scope.kecamatan_id), len(scope.region_ids)
 
+    def build() -> Any:
+        parts = [sa.select(sa.select(Enrolment.id).where(
+            *_bound_enrolment_scope(cohort, kec, region=sa.bindparam(f"r{i}")), Enrolment.current_stage.is_not(None),
+            Enrolment.progress_changed_at < sa.bindparam("cutoff")).order_by(Enrolment.progress_changed_at)
+            .limit(STUCK_ROWS).subquery()) for i in range(n)]
+        candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        e, o, u = Enrolment.__table__, Outlet.__table__, User.__table__
+        k = Kecamatan.__table__
+        return (sa.select(e.c.id, u.c.full_name, o.c.name, k.c.name, e.c.current_stage, e.c.progress_changed_at)
+                .select_from(candidates.join(e, e.c.id == candidates.c.id).join(u, u.c.id == e.c.user_id)
+                             .join(o, o.c.id == e.c.outlet_id).join(k, k.c.id == o.c.kecamatan_id))
+                .order_by(e.c.progress_changed_at, e.c.id).limit(STUCK_ROWS))
 
-def _session_where(scope: Scope) -> list[Any]:
-    conds: list[Any] = [TrainingSession.region_id.in_(scope.region_ids), TrainingSession.status == SessionStatus.SCHEDULED]
-    if scope.cohort_id:
-        conds.append(TrainingSession.cohort_id == scope.cohort_id)
-    return conds
+    stmt = _built(("longest", n, cohort, kec), build)
+    params = {"cohort": scope.cohort_id, "kec": scope.kecamatan_id,
+              "cutoff": now - timedelta(days=scope.stuck_days), **{f"r{i}": rid for i, rid in enumerate(scope.region_ids)}}
+    return [StuckRow(eid, name, outlet, kecamatan, stage, (now - changed).days)
+            for eid, name, outlet, kecamatan, stage, changed in db.session.execute(stmt, params)]
 
 
 def _sessions(scope: Scope, now: datetime) -> tuple[list[SessionRow], list[SessionRow]]:
     """The next ``SESSION_ROWS`` sessions and the last ones in the date range, with their region's name and,
     for past ones, how many registered people attended and were marked (1 query)."""
-    ts, rg, reg = TrainingSession.__table__, Region.__table__, Registration.__table__
-    where = _session_where(scope)
-    counted = sa.and_(reg.c.session_id == ts.c.id, reg.c.status == RegistrationStatus.REGISTERED)
+    cohort = bool(scope.cohort_id)
 
-    def count(*when: Any) -> Any:
-        return sa.select(sa.func.count()).where(counted, *when).scalar_subquery()
+    def build() -> Any:
+        ts, rg, reg = TrainingSession.__table__, Region.__table__, Registration.__table__
+        where = [ts.c.region_id.in_(sa.bindparam("regions", expanding=True)), ts.c.status == SessionStatus.SCHEDULED]
+        if cohort:
+            where.append(ts.c.cohort_id == sa.bindparam("cohort"))
+        counted = sa.and_(reg.c.session_id == ts.c.id, reg.c.status == RegistrationStatus.REGISTERED)
 
-    past_end = min(wib_start_utc(scope.range_end + timedelta(days=1)), now)
-    upcoming = (sa.select(sa.literal(True).label("up"), ts.c.id, ts.c.starts_at)
-                .where(*where, ts.c.starts_at >= now).order_by(ts.c.starts_at, ts.c.id).limit(SESSION_ROWS))
-    past = (sa.select(sa.literal(False).label("up"), ts.c.id, ts.c.starts_at)
-            .where(*where, ts.c.starts_at < past_end, ts.c.starts_at >= wib_start_utc(scope.range_start))
-            .order_by(ts.c.starts_at.desc(), ts.c.id.desc()).limit(SESSION_ROWS))
-    picked = sa.union_all(sa.select(upcoming.subquery()), sa.select(past.subquery())).subquery()
-    rows = db.session.execute(
-        sa.select(picked.c.up, ts.c.id, ts.c.title, ts.c.starts_at, rg.c.name, ts.c.seats_taken, ts.c.capacity,
-                  sa.case((picked.c.up, 0), else_=count(reg.c.attendance.in_(
-                      [Attendance.PRESENT, Attendance.LATE]))),
-                  sa.case((picked.c.up, 0), else_=count(reg.c.attendance.is_not(None))))
-        .select_from(picked.join(ts, ts.c.id == picked.c.id).join(rg, rg.c.id == ts.c.region_id))).all()
+        def count(*when: Any) -> Any:
+            return sa.select(sa.func.count()).where(counted, *when).scalar_subquery()
+
+        upcoming = (sa.select(sa.literal(True).label("up"), ts.c.id, ts.c.starts_at)
+                    .where(*where, ts.c.starts_at >= sa.bindparam("now", type_=ts.c.starts_at.type))
+                    .order_by(ts.c.starts_at, ts.c.id).limit(SESSION_ROWS))
+        past = (sa.select(sa.literal(False).label("up"), ts.c.id, ts.c.starts_at)
+                .where(*where, ts.c.starts_at < sa.bindparam("past_end", type_=ts.c.starts_at.type),
+                       ts.c.starts_at >= sa.bindparam("past_start", type_=ts.c.starts_at.type))
+                .order_by(ts.c.starts_at.desc(), ts.c.id.desc()).limit(SESSION_ROWS))
+        picked = sa.union_all(sa.select(upcoming.subquery()), sa.select(past.subquery())).subquery()
+        return (sa.select(picked.c.up, ts.c.id, ts.c.title, ts.c.starts_at, rg.c.name, ts.c.seats_taken, ts.c.capacity,
+                          sa.case((picked.c.up, 0), else_=count(reg.c.attendance.in_([Attendance.PRESENT, Attendance.LATE]))),
+                          sa.case((picked.c.up, 0), else_=count(reg.c.attendance.is_not(None))))
+                .select_from(picked.join(ts, ts.c.id == picked.c.id).join(rg, rg.c.id == ts.c.region_id)))
+
+    stmt = _built(("sessions", cohort), build)
+    rows = db.session.execute(stmt, {
+        "regions": list(scope.region_ids), "cohort": scope.cohort_id, "now": now,
+        "past_end": min(wib_start_utc(scope.range_end + timedelta(days=1)), now),
+        "past_start": wib_start_utc(scope.range_start)}).all()
     up_rows: list[SessionRow] = []
     past_rows: list[SessionRow] = []
     for up, sid, title, starts_at, region, seats, capacity, attended, marked in rows:
