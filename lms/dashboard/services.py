@@ -1,13 +1,15 @@
 """The coordinator dashboard: numbers for one scope (cohort, region, kecamatan, date range).
 
 Every view reads the maintained summaries (:mod:`lms.dashboard.summaries`) or a bounded
-slice of a source table through an index, so the number of queries and the rows they
-touch do not grow with the number of managers or visits:
+slice of a source table through an index, so the number of queries does not grow with the
+number of managers or visits, and the rows they touch grow with the kecamatan, days and
+months shown, not with the managers:
 
-* funnel, per-kecamatan table, coverage, certificates and completions per month: a few
-  hundred ``dashboard_counts`` rows at most;
-* stuck managers: an index range over the stuck enrolments only (``ix_enrolments_stuck``);
-* sessions: the next and the last few sessions, and their registrations.
+* funnel, per-kecamatan table, coverage, certificates and completions per month, and the
+  stuck counts: ``dashboard_counts`` rows, in one statement (the stuck counts add the
+  enrolments of the cut-off's month, an index range of ``ix_enrolments_stuck``);
+* the longest-stuck few: a short index walk per region (``ix_enrolments_stuck``);
+* sessions: the next and the last few sessions, and their registrations, in one statement.
 
 The funnel, the kecamatan table, the stuck view and mentor coverage are the state *now*;
 the date range applies to the monthly charts and to the past sessions.
@@ -447,7 +449,7 @@ def dashboard(actor: Any, scope: Scope, lang: str = "id", now: datetime | None =
 
 
 def dashboard_sessions(actor: Any, scope: Scope, now: datetime | None = None) -> SessionsView:
-    """The sessions view: the next and the last few sessions in scope (3 queries). Kept apart from the
+    """The sessions view: the next and the last few sessions in scope (1 query). Kept apart from the
     other views because registrations and check-ins change it all day (its own version: summaries)."""
     if not permissions.can(actor, "dashboard.view"):
         raise NotAllowed()
