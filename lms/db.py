@@ -160,12 +160,17 @@ def unlocked() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def transaction() -> Iterator[None]:
+def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     """One unit of work: commit on success, roll back on any error.
 
     Services wrap each action in it, so an action is written whole or not at all.
     Nested calls join the outer unit of work. On SQLite the unit runs in a
     BEGIN IMMEDIATE transaction.
+
+    ``keep_loaded``: the objects the session holds keep their values after the commit instead of being
+    read again at their next use. For an action whose page is drawn right after it from the objects it
+    wrote (a registration, a check-in): what they hold is what was just committed. Values changed by a
+    bulk UPDATE in the unit must be expired by the action itself.
     """
     from .extensions import db
 
@@ -189,7 +194,14 @@ def transaction() -> Iterator[None]:
                 session.commit()
         session.info["txn_depth"] = 1
         yield
-        session.commit()
+        if keep_loaded:
+            expire, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = expire
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

@@ -147,7 +147,7 @@ def check_in(actor: Any, session: TrainingSession, token: str, *, ticket: str | 
     problem = checkin_problem(actor, session, token, ticket=ticket, now=now, registration=False)
     if problem is not None:
         raise problem
-    with transaction():
+    with transaction(keep_loaded=True):  # (the page that follows names the person and the session)
         reg = _find(session.id, actor.id, lock=True)  # the registration, checked on the locked row
         problem = _registration_problem(actor, session, reg)
         if problem is not None:

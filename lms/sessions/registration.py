@@ -74,7 +74,9 @@ def register(actor: Any, session: TrainingSession, *, now: datetime | None = Non
         raise NotAllowed()
     now = now or utcnow()
     try:
-        with transaction():
+        # (keep_loaded: the page that follows names the session and the registration's status; seats_taken,
+        # changed by a bulk UPDATE, is expired below)
+        with transaction(keep_loaded=True):
             _lock_user(actor.id)
             session = _fresh(session.id)
             existing = _find(session.id, actor.id)
