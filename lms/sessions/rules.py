@@ -55,10 +55,11 @@ def session_scope(user: Actor) -> sa.ColumnElement[bool]:
 
 
 def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
-    """Whether ``session`` is in the trainee's ``kind`` of scope ("open" or "view"), by one query.
+    """Whether ``session`` is in the trainee's ``kind`` of scope ("open" or "view"), by one query that
+    answers both.
 
-    A page asks the same question several times (may I see it, may I register): within one request the
-    answer is read once. Only a request is memoised; it decides before it writes."""
+    A page asks these questions several times (may I see it, may I register): within one request they
+    are read once. Only a request is memoised; it decides before it writes."""
     from flask import g, has_request_context
 
     from ..extensions import db
@@ -69,12 +70,14 @@ def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
         key = (user.id, session.id, kind)
         if key in memo:
             return memo[key]
-    where = open_scope(user) if kind == "open" else session_scope(user)
-    found = db.session.scalar(sa.select(sa.literal(True)).select_from(TrainingSession)
-                              .where(TrainingSession.id == session.id, where)) is not None
+    scopes = {"open": open_scope(user), "view": session_scope(user)}
+    row = db.session.execute(
+        sa.select(*(sa.case((where, True), else_=False).label(k) for k, where in scopes.items()))
+        .select_from(TrainingSession).where(TrainingSession.id == session.id)).first()
+    answers = {k: bool(row and getattr(row, k)) for k in scopes}
     if memo is not None:
-        memo[key] = found
-    return found
+        memo.update({(user.id, session.id, k): v for k, v in answers.items()})
+    return answers[kind]
 
 
 def is_open_to(user: Actor, session: TrainingSession) -> bool:
