@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, MonthInput
 
 from ..forms_common import (BoundedDateField, BoundedDateTimeLocalField, BoundedIntegerField, DateRange, Form,
-                            MonthField, options)
+                            ListSelect, MonthField, options)
 from .services import EARLIEST_VISIT, MAX_DURATION_MINUTES, PLAN_DAYS, wib_today
 
 KINDS = [("field_visit", _l("Kunjungan lapangan")), ("phone_call", _l("Telepon")),
@@ -80,7 +80,8 @@ class VisitForm(Form):
 
 
 class NewVisitForm(VisitForm):
-    outlet_id = SelectField(_l("e-Warong"), choices=[], validators=[InputRequired(_l("Pilih e-Warong."))])
+    outlet_id = SelectField(_l("e-Warong"), choices=[], validators=[InputRequired(_l("Pilih e-Warong."))],
+                            widget=ListSelect())  # (the mentor's whole caseload)
     #: generated on the phone; a repeated submission with the same key is the same visit
     client_key = HiddenField()
 
