@@ -20,10 +20,10 @@ def set_locale(actor: User, lang: str) -> None:
 def home_context(actor: User) -> dict[str, Any]:
     ctx: dict[str, Any] = {"user": actor}
     if actor.role is Role.TRAINEE:
-        ctx["outlet"] = _managed_outlet(actor)
         from ..programme.services import current_enrolment, curriculum_for
 
         enrolment = current_enrolment(actor)
+        ctx["outlet"] = _managed_outlet(actor, enrolment)
         ctx["enrolment"] = enrolment
         if enrolment is not None:
             cur = curriculum_for(enrolment.cohort)
@@ -59,15 +59,19 @@ def home_context(actor: User) -> dict[str, Any]:
     return ctx
 
 
-def _managed_outlet(actor: User) -> Outlet | None:
-    """The trainee's outlet with its kecamatan (the page names it), in one statement instead of two lazy loads."""
+def _managed_outlet(actor: User, enrolment: Any = None) -> Outlet | None:
+    """The trainee's outlet with its kecamatan (the page names it): the enrolment's outlet, loaded with it,
+    when the trainee manages it (the usual case), else one statement instead of two lazy loads."""
     from sqlalchemy.orm import joinedload
     from sqlalchemy.orm.attributes import set_committed_value
 
     if "managed_outlet" not in sa.inspect(actor).unloaded:
         return actor.managed_outlet
-    outlet = db.session.scalar(sa.select(Outlet).where(Outlet.manager_id == actor.id)
-                               .options(joinedload(Outlet.kecamatan)))
+    if enrolment is not None and enrolment.outlet.manager_id == actor.id:
+        outlet = enrolment.outlet
+    else:
+        outlet = db.session.scalar(sa.select(Outlet).where(Outlet.manager_id == actor.id)
+                                   .options(joinedload(Outlet.kecamatan)))
     set_committed_value(actor, "managed_outlet", outlet)
     return outlet
 

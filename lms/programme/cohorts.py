@@ -218,9 +218,10 @@ def cohorts_for(actor: Any) -> list[Cohort]:
 
 
 def current_enrolment(user: User) -> Enrolment | None:
+    """The user's active enrolment (the latest), with its cohort and its outlet with the kecamatan."""
     return db.session.scalar(
         sa.select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .options(joinedload(Enrolment.cohort), joinedload(Enrolment.outlet))
+        .options(joinedload(Enrolment.cohort), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))
         .order_by(Enrolment.started_at.desc()).limit(1))
 
 
