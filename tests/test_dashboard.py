@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from lms.dashboard import scopes
 from lms.dashboard import services as dash
 from lms.dashboard import summaries
 from lms.db import transaction, utcnow
@@ -77,7 +78,7 @@ def fixture(app, db, factory):
     _set(db, people["e"], stage="pemasaran", days_ago=5)
     _set(db, people["f"], stage="pelatihan", days_ago=200)
     outlet = lambda n: people[n].outlet  # noqa: E731
-    today = dash.wib_today()
+    today = scopes.wib_today()
     factory.visit(mentor, outlet("a"), visited_at=now - timedelta(days=3), refresh=False)
     factory.visit(mentor, outlet("b"), visited_at=now - timedelta(days=45), refresh=False, actions=(
         ("Pasang daftar harga", "Ibu B", today - timedelta(days=20)),
@@ -108,7 +109,7 @@ def fixture(app, db, factory):
 
 
 def _scope(actor, **kw):
-    return dash.scope_for(actor, regions=dash.allowed_regions(actor), **kw)
+    return scopes.scope_for(actor, regions=scopes.allowed_regions(actor), **kw)
 
 
 def test_numbers_match_the_hand_computed_fixture(app, db, factory, fixture):
@@ -245,7 +246,7 @@ def _grow(db, factory, cohort, n: int, mentor) -> None:
         _set(db, e, stage=["pelatihan", "perizinan", None][i % 3], days_ago=[5, 70, 200][i % 3],
              completed_at=utcnow() if i % 3 == 2 else None)
         factory.visit(mentor, outlet, visited_at=utcnow() - timedelta(days=i % 50), refresh=False,
-                      actions=(("Tindak", "Ibu", dash.wib_today() - timedelta(days=i % 7 - 3)),))
+                      actions=(("Tindak", "Ibu", scopes.wib_today() - timedelta(days=i % 7 - 3)),))
 
 
 def test_query_count_does_not_grow_with_the_data(client, login_as, db, factory, count_queries):
@@ -332,10 +333,10 @@ def test_summaries_follow_every_kind_of_change(app, db, factory, fixture):
 
 
 def test_stuck_counts_equal_a_count_of_the_enrolments_at_any_cut_off(app, db, factory, fixture):
-    """The stuck counts add the summary's whole months to the enrolments of the cut-off's month: equal to
-    counting the enrolments, for cut-offs on, just before and just after a WIB month's first moment, and
-    for every few days over more than a year, in every scope."""
-    from lms.dashboard.services import wib_start_utc
+    """The dashboard's stuck counts add the summary's whole months to the enrolments of the cut-off's month:
+    equal to counting the enrolments, for cut-offs on, just before and just after a WIB month's first
+    moment, and for every few days over more than a year, in every scope."""
+    from lms.dashboard.scopes import wib_start_utc
     from lms.programme.models import Enrolment
 
     people = fixture["people"]
@@ -347,27 +348,30 @@ def test_stuck_counts_equal_a_count_of_the_enrolments_at_any_cut_off(app, db, fa
         db.session.merge(people["e"]).progress_changed_at = month_start + tick
     admin = factory.user("admin")
     coord = factory.user("coordinator", region="3171")
-    scopes = [_scope(admin), _scope(coord), _scope(admin, kecamatan=fixture["k1"]),
-              _scope(admin, cohort_id=fixture["cohort"].id), _scope(admin, cohort_id=factory.cohort().id)]
+    cases = [_scope(admin), _scope(coord), _scope(admin, kecamatan=fixture["k1"]),
+             _scope(admin, cohort_id=fixture["cohort"].id), _scope(admin, cohort_id=factory.cohort().id)]
+
+    def shown(scope, now):
+        return {s.key: s.count for s in dash.dashboard_numbers(admin, scope, now=now).stuck_by_stage if s.count}
 
     def counted(scope, now):
         rows = db.session.execute(sa.select(Enrolment.current_stage, sa.func.count())
-                                  .where(*dash._stuck_where(scope, now)).group_by(Enrolment.current_stage)).all()
+                                  .where(*dash.stuck_where(scope, now)).group_by(Enrolment.current_stage)).all()
         return {k: n for k, n in rows if n}
 
-    days = dash.DEFAULT_STUCK_DAYS
+    days = scopes.DEFAULT_STUCK_DAYS
     nows = [month_start + timedelta(days=days) + d for d in (-tick, timedelta(0), tick)]
     nows += [utcnow() + timedelta(days=n, hours=n % 24) for n in range(-300, 120, 3)]
     checked = 0
-    for scope in scopes:
+    for scope in cases:
         for now in nows:
-            found = {k: n for k, n in dash._stuck_counts(scope, now).items() if n}
+            found = shown(scope, now)
             assert found == counted(scope, now), (scope, now)
             checked += bool(found)
     assert checked > 100  # most of them found some stuck managers
     # at the month's first moment exactly: b (a moment before it) is stuck, a (on it) is not yet
     at = month_start + timedelta(days=days)
-    assert dash._stuck_counts(_scope(coord), at)["pelatihan"] == 1
+    assert shown(_scope(coord), at)["pelatihan"] == 1
 
 
 def test_the_migration_fills_the_progress_rows_as_the_summaries_keep_them(app, db, fixture):
@@ -495,13 +499,13 @@ _KECAMATAN_ROWS_TEMPLATE = """{% for r in data.kecamatan_rows %}
 def test_the_kecamatan_rows_are_the_templates(app, lang, regions):
     from lms.dashboard.views import kecamatan_body
 
-    place = lambda i, region, name: dash.Place(i, f"k{i}", name, region, f"Jakarta <{region}>")  # noqa: E731
+    place = lambda i, region, name: scopes.Place(i, f"k{i}", name, region, f"Jakarta <{region}>")  # noqa: E731
     stages = [dash.StageCount("pendaftaran", "Pendaftaran", 0), dash.StageCount("pelatihan", "Pelatihan", 0),
               dash.StageCount(summaries.DONE, "Selesai", 0)]
     rows = [dash.KecamatanRow(place(1, 1, "Gambir"), "Jakarta <1>", 1234, {"pendaftaran": 1200, "pelatihan": 30}, 4, 2),
             dash.KecamatanRow(place(2, 1, 'Sawah "Besar" & co'), "Jakarta <1>", 0, {}, 0, 0),
             dash.KecamatanRow(place(3, 2, "Cilincing"), "Jakarta <2>", 1_000_001, {"pelatihan": 1_000_000}, 1, 999)]
-    scope = dash.Scope(region_ids=regions)
+    scope = scopes.Scope(region_ids=regions)
     data = dash.Dashboard(scope=scope, stages=stages, enrolled=0, stuck_total=0, stuck_by_stage=[], stuck_rows=[],
                           kecamatan_rows=[r for r in rows if r.kecamatan.region_id in regions], upcoming=[], past=[],
                           coverage=None, certificates=[], certificate_kinds=[], completions=[])

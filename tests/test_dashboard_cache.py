@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms import create_app
-from lms.dashboard import services as dash
+from lms.dashboard import scopes
 from lms.dashboard import summaries
 from lms.db import transaction, utcnow
 from tests.test_dashboard import fixture  # noqa: F401  (the hand-counted data)
@@ -65,7 +65,7 @@ def test_the_versions_read_with_the_person_are_the_dashboards(app, db, factory, 
         user = db.session.get(User, viewer.id)
         read = db.session.execute(sa.select(*summaries.version_columns()).select_from(User)
                                   .where(User.id == user.id)).one()
-        assert tuple(read) == summaries.versions(db.session, dash.allowed_region_ids(user)), user.role
+        assert tuple(read) == summaries.versions(db.session, scopes.allowed_region_ids(user)), user.role
 
 
 def test_changes_show_on_the_next_load(client, login_as, db, factory, fixture):  # noqa: F811

@@ -176,19 +176,19 @@ def dashboard(**args: Any):
 
     Admins and all-DKI coordinators: all regions, or one with `region`; a regional
     coordinator: their region. Optional `kecamatan` and `cohort`."""
-    from ..dashboard import services
+    from ..dashboard import scopes, services
 
     user = actor()
-    regions = services.allowed_regions(user)
+    regions = scopes.allowed_regions(user)
     kecamatan = None
     kid = present.kecamatan_id_of(args.get("kecamatan"))
     if kid is not None:
         kecamatan = db.session.get(Kecamatan, kid)
     rid = present.region_id_of(args.get("region"))
     cohort_id = args.get("cohort")
-    if cohort_id is not None and cohort_id not in {c.id for c in services.cohorts_for(user)}:
+    if cohort_id is not None and cohort_id not in {c.id for c in scopes.cohort_choices(user)}:
         cohort_id = -1  # a cohort the user may not see counts nothing (as an unknown one would)
-    scope = services.scope_for(user, regions=regions, region_id=rid, cohort_id=cohort_id, kecamatan=kecamatan)
+    scope = scopes.scope_for(user, regions=regions, region_id=rid, cohort_id=cohort_id, kecamatan=kecamatan)
     if rid is not None and scope.region_ids != [rid] or (kecamatan is not None and scope.kecamatan_id is None):
         scope.region_ids = []  # outside the user's regions: nothing to count
     data = services.dashboard(user, scope, present.lang())

@@ -7,7 +7,7 @@ from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import NumberInput
 
 from ..forms_common import BoundedDateField, BoundedIntegerField, Form, ListSelect, Range
-from .services import DEFAULT_STUCK_DAYS
+from .scopes import DEFAULT_STUCK_DAYS
 
 
 class FilterForm(Form):

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from ..extensions import db
 from ..notifications import UNREAD
 from ..people import auth
-from . import bp, cache, charts, services, summaries
+from . import bp, cache, charts, scopes, services, summaries
 from .forms import FilterForm, ListForm
 from .summaries import DONE
 
@@ -33,11 +33,11 @@ def _lang() -> str:
     return loc.language if loc and loc.language == "en" else "id"
 
 
-def _filters(form: FilterForm, actor: Any) -> tuple[services.Scope, dict[str, Any]]:
+def _filters(form: FilterForm, actor: Any) -> scopes.Scope:
     """Fill the choices, validate, and build the scope from the valid fields (invalid ones are ignored)."""
-    regions = services.region_places(actor)
-    cohorts = services.cohort_choices(actor)
-    kecs = services.kecamatan_places(regions)
+    regions = scopes.region_places(actor)
+    cohorts = scopes.cohort_choices(actor)
+    kecs = scopes.kecamatan_places(regions)
     form.cohort.choices = options([("", _("Semua angkatan"))] + [(str(c.id), c.name) for c in cohorts])
     if len(regions) == 1:
         form.region.choices = options([(str(regions[0].id), regions[0].name)])
@@ -49,11 +49,11 @@ def _filters(form: FilterForm, actor: Any) -> tuple[services.Scope, dict[str, An
     ok = lambda f: f.data if not f.errors else None  # noqa: E731
     kec_id = int_or_none(ok(form.kecamatan))
     kecamatan = next((k for k in kecs if k.id == kec_id), None)
-    scope = services.scope_for(
+    scope = scopes.scope_for(
         actor, regions=regions, region_id=int_or_none(ok(form.region)), cohort_id=int_or_none(ok(form.cohort)),
         kecamatan=kecamatan, start=ok(form.start), end=ok(form.end) if not form.start.errors else None,
         stuck_days=ok(form.days))
-    return scope, {"regions": regions, "cohorts": cohorts, "kecamatan": kecs}
+    return scope
 
 
 def _region_short(regions: list[Any], region_id: int) -> str:
@@ -93,8 +93,8 @@ def index():
     if all(read.get(label) is not None for label in summaries.VERSION_LABELS):
         versions = tuple(int(read[label]) for label in summaries.VERSION_LABELS)
     else:  # not read with the user (signed in during this request)
-        versions = summaries.versions(db.session, services.allowed_region_ids(actor))
-    today = services.wib_today()
+        versions = summaries.versions(db.session, scopes.allowed_region_ids(actor))
+    today = scopes.wib_today()
     key = cache.frame_key(actor, lang, versions, (today, read.get(UNREAD), read.get(_REGION_NAME)) if read else None)
     if key is None or not read:
         return _page(actor, lang, versions, today)
@@ -119,9 +119,9 @@ def _content(actor: Any, lang: str, versions: tuple[int, int]) -> tuple[str, int
     # the heading and filters: their choices (cohorts) and the scope's dates (the last month with activity)
     # change only with the numbers' version, so a registration does not make them be read and drawn again
     head_key = ("head", lang, actor.role.value, actor.region_id, tuple(sorted(request.args.items(multi=True))),
-                services.wib_today(), versions[0])
+                scopes.wib_today(), versions[0])
     scope, head = cache.cache().get_or_make(head_key, cache.ttl(), lambda: _head(actor))
-    if sorted(scope.region_ids) != sorted(services.allowed_region_ids(actor)):
+    if sorted(scope.region_ids) != sorted(scopes.allowed_region_ids(actor)):
         versions = summaries.versions(db.session, scope.region_ids)
     key = ("views", lang, actor.role.value, tuple(scope.region_ids), scope.cohort_id, scope.kecamatan_id,
            getattr(scope, "region_chosen", False), scope.range_start, scope.range_end, scope.stuck_days, scope.today)
@@ -132,14 +132,14 @@ def _content(actor: Any, lang: str, versions: tuple[int, int]) -> tuple[str, int
     return head + numbers.replace(SESSIONS_MARK, sessions, 1), 200
 
 
-def _head(actor: Any) -> tuple[services.Scope, str]:
+def _head(actor: Any) -> tuple[scopes.Scope, str]:
     """The scope the query asks for, and the rendered heading and filter form with the note on its dates."""
     form = FilterForm(request.args)
-    scope, choices = _filters(form, actor)
-    return scope, render_template("dashboard/_filters.html", form=form, scope=scope, choices=choices)
+    scope = _filters(form, actor)
+    return scope, render_template("dashboard/_filters.html", form=form, scope=scope)
 
 
-def _sessions_view(actor: Any, scope: services.Scope, lang: str) -> str:
+def _sessions_view(actor: Any, scope: scopes.Scope, lang: str) -> str:
     """The rendered sessions view of one scope (cached by the caller)."""
     data = services.dashboard_sessions(actor, scope)
     sessions_chart = charts.hbars(
@@ -158,7 +158,7 @@ def _sessions_view(actor: Any, scope: services.Scope, lang: str) -> str:
                            attendance_chart=attendance_chart, pct=_pct, lang=lang)
 
 
-def _views(actor: Any, scope: services.Scope, lang: str) -> str:
+def _views(actor: Any, scope: scopes.Scope, lang: str) -> str:
     """The rendered views of one scope but the sessions view, whose place is marked (cached by the caller)."""
     data = services.dashboard_numbers(actor, scope, lang)
     month_names = MONTHS[lang]
@@ -228,10 +228,9 @@ def kecamatan_body(data: services.Dashboard, lang: str) -> Markup:
     all-DKI table is 44 rows of 11 numbers, and the template loop was most of the cost of drawing the views."""
     from markupsafe import escape
 
-    def fmt(n: int) -> str:  # lms.i18n.number for whole numbers
-        text = f"{int(n):,}"
-        return text if lang == "en" else text.replace(",", ".")
+    from ..i18n import number
 
+    fmt = lambda n: number(n, lang)  # noqa: E731
     grouped = len(data.scope.region_ids) > 1
     span = len(data.stages) + 3
     out: list[str] = []
@@ -272,7 +271,7 @@ def managers():
     stages = services.stage_list(lang)
     form.stage.choices = options([("", _("Semua langkah"))] + stages)
     form.stuck.choices = options([("", _("Semua pengelola")), ("1", _("Hanya yang macet"))])
-    scope, choices = _filters(form, actor)
+    scope = _filters(form, actor)
     stage = form.stage.data if not form.stage.errors else None
     stuck = form.stuck.data == "1" and not form.stuck.errors
     page = max(int_or_none(request.args.get("page")) or 1, 1)
@@ -280,7 +279,7 @@ def managers():
     pages = max((total + services.PER_PAGE - 1) // services.PER_PAGE, 1)
     return render_template("dashboard/managers.html", form=form, rows=rows, total=total, page=page, pages=pages,
                            scope=scope, stage=stage, stuck=stuck, stage_names=dict(stages), done_key=DONE,
-                           back=url_for("dashboard.index", **scope.params()), choices=choices)
+                           back=url_for("dashboard.index", **scope.params()))
 
 
 @bp.cli.command("rebuild")

@@ -6,8 +6,7 @@ from typing import Any, Callable
 from flask_babel import gettext as _
 from sqlalchemy import inspect
 
-from ..dashboard import cache, charts
-from ..dashboard import services as dashboard
+from ..dashboard import cache, charts, scopes
 from ..forms_common import int_or_none, options
 from ..i18n import number
 from ..programme import services as programme
@@ -19,8 +18,8 @@ from .questions import Questionnaire
 
 def filters(form: OverviewForm, actor: Any) -> reports.Filters:
     """Fill the choices, validate, and build the filters from the valid fields (invalid ones are ignored)."""
-    regions = dashboard.allowed_regions(actor)
-    cohorts = dashboard.cohorts_for(actor)
+    regions = scopes.allowed_regions(actor)
+    cohorts = scopes.cohort_choices(actor)
     form.cohort.choices = options([("", _("Semua angkatan"))] + [(str(c.id), c.name) for c in cohorts])
     if len(regions) == 1:
         form.region.choices = options([(str(regions[0].id), regions[0].name)])

@@ -1,0 +1,83 @@
+"""The dashboard's SQL: which rows a scope covers, and statements built once per shape.
+
+The conditions take either values (a statement built for one request) or bound parameters (a statement
+built once per process and shape by :func:`built`, its values given at execution by :func:`params`).
+The dashboard's statements are unions of subqueries; building one (and its columns) in SQLAlchemy cost
+more than PostgreSQL took to run it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..places.models import Outlet
+from ..programme.models import Enrolment, EnrolmentStatus
+from .models import DashboardCount
+
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """The statement of this shape (``key``: which filters are set, how many regions …), built once per
+    process and database kind."""
+    key = (db.session.get_bind().dialect.name,) + key
+    found = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build()
+    return found
+
+
+def values(scope: Any) -> tuple[list[int], int | None, int | None]:
+    """(regions, cohort, kecamatan) of a scope, None where it does not narrow."""
+    return list(scope.region_ids), scope.cohort_id or None, scope.kecamatan_id or None
+
+
+def bound(scope: Any) -> tuple[Any, Any, Any]:
+    """:func:`values` as bound parameters (``regions``, ``cohort``, ``kec``), for a statement of this scope's
+    shape; give it :func:`params` when it runs."""
+    _regions, cohort, kec = values(scope)
+    return (sa.bindparam("regions", expanding=True), sa.bindparam("cohort") if cohort else None,
+            sa.bindparam("kec") if kec else None)
+
+
+def shape(scope: Any) -> tuple[bool, bool]:
+    """Which of the cohort and kecamatan filters are set: part of a built statement's key."""
+    _regions, cohort, kec = values(scope)
+    return cohort is not None, kec is not None
+
+
+def params(scope: Any) -> dict[str, Any]:
+    regions, cohort, kec = values(scope)
+    return {"regions": regions, "cohort": cohort, "kec": kec}
+
+
+def enrolments(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
+    """Active enrolments in these regions (a list, or a bound parameter), of the cohort and kecamatan (None:
+    any)."""
+    conds: list[Any] = [Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.region_id.in_(regions)]
+    if cohort is not None:
+        conds.append(Enrolment.cohort_id == cohort)
+    if kec is not None:
+        conds.append(Enrolment.outlet_id.in_(sa.select(Outlet.id).where(Outlet.kecamatan_id == kec)))
+    return conds
+
+
+def stuck(regions: Any, cohort: Any, kec: Any, cutoff: datetime | Any) -> list[Any]:
+    """:func:`enrolments` at a stage and without progress since ``cutoff``."""
+    return enrolments(regions, cohort, kec) + [Enrolment.current_stage.is_not(None),
+                                               Enrolment.progress_changed_at < cutoff]
+
+
+def summary(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
+    """The summary rows of these regions, cohort and kecamatan (None: any). Rows that carry no cohort (mentor
+    coverage) are asked for with ``cohort=None``."""
+    t = DashboardCount
+    conds: list[Any] = [t.region_id.in_(regions)]
+    if kec is not None:
+        conds.append(t.kecamatan_id == kec)
+    if cohort is not None:
+        conds.append(t.cohort_id == cohort)
+    return conds
