@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 
 from lms import create_app
+from lms.certification import jobs as certificate_jobs
 from lms.extensions import db as _db
 
 # CI runs two workers and PostgreSQL on two cores: a time limit per example would fail on the
@@ -210,6 +211,19 @@ def _pg_empty(url: str) -> None:
                 conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
 
 
+def _pg_others(url: str) -> list[Any]:
+    """Other connections to a test database with a transaction open: something a test started (a
+    thread, a server) that is still writing, and would write into the next test once this one's
+    tables are emptied."""
+    engine = _PG_EMPTIERS.get(url)
+    if engine is None:
+        engine = _PG_EMPTIERS[url] = _pg_engine(url)
+    with engine.connect() as conn:
+        return list(conn.exec_driver_sql(
+            "SELECT state, left(query, 100) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"))
+
+
 def _pg_dispose_emptiers() -> None:
     while _PG_EMPTIERS:
         _PG_EMPTIERS.popitem()[1].dispose()
@@ -244,11 +258,29 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 def db_url(database: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     if database["kind"] == "postgresql":
         yield database["url"]
+        others = _pg_others(database["url"])
         _pg_empty(database["url"])
+        assert not others, f"the test left work writing to the database after it ended: {others}"
+        _assert_no_worker_left()
     else:
         path = tmp_path / "lms.sqlite3"
         shutil.copyfile(database["template"], path)
         yield f"sqlite:///{path}"
+        _assert_no_worker_left()
+
+
+def _assert_no_worker_left() -> None:
+    """The notifications thread a test started (an app without ``NOTIFICATIONS_WORKER = "off"``, or a
+    test of the thread itself) must be stopped by it: on PostgreSQL every test of a worker uses one
+    database, and a thread left running would dispatch, remind and erase in the tests after it."""
+    import threading
+
+    left = [t.name for t in threading.enumerate() if t.name == "notifications-worker" and t.is_alive()]
+    if left:
+        from lms.notifications import worker
+
+        worker.WORKER.stop()
+    assert not left, "the test left the notifications worker thread running"
 
 
 class Client(FlaskClient):
@@ -287,6 +319,8 @@ def app(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     ctx = app.app_context()
     ctx.push()
     yield app
+    # a bulk certificate run the test started on the in-process worker finishes inside the test
+    certificate_jobs.WORKER.join()
     _db.session.remove()
     _db.engine.dispose()
     ctx.pop()
@@ -367,25 +401,72 @@ def count_queries(app):  # type: ignore[no-untyped-def]
 
 # --- a live server and a real browser ------------------------------------------------
 
-def _files_read_at_once(app):  # type: ignore[no-untyped-def]
-    """A file response (static files, downloads) read and closed before Werkzeug's server writes it.
+class _Served:
+    """The app as the test server runs it: file responses read at once, and requests counted so the
+    server can be stopped only when none is running.
 
+    A file response (static files, downloads) is read and closed before Werkzeug's server writes it.
     When a browser drops the connection while the test server drains it, Werkzeug's server leaves
     the response's file open (its close() comes after the drain), and the ResourceWarning fails
     whichever test is running then.
+
+    Werkzeug's request threads are daemons that its ``shutdown()`` does not wait for: a request still
+    running when a test ends (a client that gave up waiting, a browser's late fetch) would write into
+    the database after the test's tables were emptied, into the next test. :meth:`close` refuses new
+    requests and waits for the running ones.
     """
-    from werkzeug.wsgi import FileWrapper
 
-    def wsgi(environ, start_response):  # type: ignore[no-untyped-def]
-        body = app(environ, start_response)
-        if not isinstance(body, FileWrapper):
-            return body
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        self.app = app
+        #: the requests running, by a token of each, with the server thread that serves it
+        self.running: dict[object, threading.Thread] = {}
+        self.closed = False
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        import threading
+
+        from werkzeug.wsgi import ClosingIterator, FileWrapper
+
+        token = object()
+        with self.idle:
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Connection", "close")])
+                return [b"the test has ended"]
+            self.running[token] = threading.current_thread()
         try:
-            return [b"".join(body)]
-        finally:
-            body.close()
+            body = self.app(environ, start_response)
+            if isinstance(body, FileWrapper):
+                file = body
+                try:
+                    body = [b"".join(file)]
+                finally:
+                    file.close()
+        except BaseException:
+            self._done(token)
+            raise
+        return ClosingIterator(body, [lambda: self._done(token)])
 
-    return wsgi
+    def _done(self, token: object) -> None:
+        with self.idle:
+            self.running.pop(token, None)
+            self.idle.notify_all()
+
+    def close(self, timeout: float = 30) -> None:
+        """Refuse new requests and wait for the running ones. A request whose thread has ended is over
+        too: when the client resets the connection, Werkzeug's server can end without closing the
+        response (its drain of the socket raises before the close)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self.idle:
+            self.closed = True
+            while any(t.is_alive() for t in self.running.values()):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{len(self.running)} request(s) still running {timeout:.0f} s after the test")
+                self.idle.wait(0.05)
 
 
 @pytest.fixture
@@ -395,7 +476,8 @@ def live_server(app):  # type: ignore[no-untyped-def]
 
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, _files_read_at_once(app), threaded=True)
+    served = _Served(app)
+    server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
@@ -404,7 +486,10 @@ def live_server(app):  # type: ignore[no-untyped-def]
     finally:
         server.shutdown()
         thread.join(5)
-        server.server_close()
+        try:
+            served.close()
+        finally:
+            server.server_close()
 
 
 CHROMIUM = "/usr/bin/chromium"

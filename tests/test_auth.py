@@ -213,7 +213,9 @@ def test_remember_cookie_outside_testing_is_secure_and_at_most_14_days(db_url, t
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     user = factory.user("mentor")
     factory.db.session.commit()
-    prod = create_app({"SECRET_KEY": "k" * 64, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "prod")})
+    # (the production settings but one: no notifications thread, which would outlive the test)
+    prod = create_app({"SECRET_KEY": "k" * 64, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "prod"),
+                       "NOTIFICATIONS_WORKER": "off"})
     try:
         assert not prod.testing and not prod.debug
         assert prod.config["REMEMBER_COOKIE_SECURE"] is True
