@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 from .. import permissions
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import built, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..people.models import User
@@ -87,7 +87,7 @@ def update_cohort(actor: Any, cohort: Cohort, data: CohortInput) -> Cohort:
         cohort.start_date, cohort.end_date, cohort.regions = data.start_date, data.end_date, regions
         record("cohort.updated", actor=actor, target=cohort)
         if changed_curriculum:
-            refresh_progress(_active_enrolments(Enrolment.cohort_id == cohort.id))
+            refresh_progress(_active_enrolments("cohort_id", [cohort.id]))
     return cohort
 
 
@@ -219,10 +219,11 @@ def cohorts_for(actor: Any) -> list[Cohort]:
 
 def current_enrolment(user: User) -> Enrolment | None:
     """The user's active enrolment (the latest), with its cohort and its outlet with the kecamatan."""
-    return db.session.scalar(
-        sa.select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE)
+    return db.session.scalar(built(("current_enrolment",), lambda: (
+        sa.select(Enrolment)
+        .where(Enrolment.user_id == sa.bindparam("user_id"), Enrolment.status == EnrolmentStatus.ACTIVE)
         .options(joinedload(Enrolment.cohort), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))
-        .order_by(Enrolment.started_at.desc()).limit(1))
+        .order_by(Enrolment.started_at.desc()).limit(1))), {"user_id": user.id})
 
 
 def outlet_enrolment(outlet_id: int) -> Enrolment | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from itertools import zip_longest
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 
+from ..db import built
 from ..extensions import db
 from .curriculum import Curriculum, Milestone, Stage
 
@@ -194,16 +196,58 @@ def evidence_facts(evidence: Sequence) -> list[EvidenceFact]:  # type: ignore[ty
     return facts
 
 
+def _counts_statement(users: bool, ids: bool) -> Any:
+    """Attended sessions per user (``users``) and stage, and visits per enrolment (``ids``): a UNION ALL
+    of the parts asked for, with the ids as expanding bound parameters."""
+    from ..programme.models import Enrolment
+    from ..sessions.models import Registration, SessionStatus, TrainingSession
+    from ..visits.models import Visit
+
+    parts = []
+    if users:
+        parts.append(
+            sa.select(sa.literal("attended", sa.String), Registration.user_id, TrainingSession.stage_key,
+                      sa.func.count())
+            .select_from(Registration)
+            .join(TrainingSession, TrainingSession.id == Registration.session_id)
+            .where(Registration.user_id.in_(sa.bindparam("users", expanding=True)),
+                   Registration.attendance.in_(ATTENDED), TrainingSession.status != SessionStatus.CANCELLED)
+            .group_by(Registration.user_id, TrainingSession.stage_key))
+    if ids:
+        parts.append(
+            sa.select(sa.literal("visits", sa.String), Enrolment.id, sa.literal("", sa.String),
+                      sa.func.count(Visit.id))
+            .select_from(Enrolment)
+            .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
+            .where(Enrolment.id.in_(sa.bindparam("ids", expanding=True)))
+            .group_by(Enrolment.id))
+    return sa.union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def _evidence_statement() -> Any:
+    """The evidence of some outlets (``outlets``, an expanding bound parameter), each row with its subtype's
+    fact columns."""
+    from ..programme.models import Evidence, FinancialReport, Financing, Licence, MarketingStep
+
+    ev_t, lic_t, mkt_t = Evidence.__table__, Licence.__table__, MarketingStep.__table__
+    fin_t, rep_t = Financing.__table__, FinancialReport.__table__
+    return (sa.select(ev_t.c.id, ev_t.c.type, ev_t.c.outlet_id, Evidence.status.expression,
+                      Licence.licence_type.expression, MarketingStep.kind.expression,
+                      Financing.application_status.expression, rep_t.c.month)
+            .select_from(ev_t)
+            .outerjoin(lic_t, lic_t.c.id == ev_t.c.id)
+            .outerjoin(mkt_t, mkt_t.c.id == ev_t.c.id)
+            .outerjoin(fin_t, fin_t.c.id == ev_t.c.id)
+            .outerjoin(rep_t, rep_t.c.id == ev_t.c.id)
+            .where(ev_t.c.outlet_id.in_(sa.bindparam("outlets", expanding=True)))
+            .order_by(ev_t.c.id))
+
+
 def gather_facts(enrolments: Sequence, evidence: Sequence | None = None) -> dict[int, Facts]:  # type: ignore[type-arg]
     """Facts for each enrolment (which must have .user and .outlet loaded or loadable).
 
     ``evidence``: with one enrolment, its outlet's evidence already loaded by the caller (a page that
     shows it too), so it is not read a second time."""
-    from ..programme.models import Evidence, FinancialReport, Financing, Licence, MarketingStep
-    from ..sessions.models import Registration, SessionStatus, TrainingSession
-    from ..visits.models import Visit
-    from ..programme.models import Enrolment
-
     facts: dict[int, Facts] = {e.id: Facts(profile_missing=profile_missing(e.user, e.outlet)) for e in enrolments}
     if not enrolments:
         return facts
@@ -217,25 +261,9 @@ def gather_facts(enrolments: Sequence, evidence: Sequence | None = None) -> dict
     # attended sessions per user and stage, and visits per enrolment: one statement (UNION ALL) per chunk
     user_chunks, id_chunks = list(_chunks(list(by_user))), list(_chunks(ids))
     for users_part, ids_part in zip_longest(user_chunks, id_chunks):
-        parts = []
-        if users_part:
-            parts.append(
-                sa.select(sa.literal("attended", sa.String), Registration.user_id, TrainingSession.stage_key,
-                          sa.func.count())
-                .select_from(Registration)
-                .join(TrainingSession, TrainingSession.id == Registration.session_id)
-                .where(Registration.user_id.in_(users_part), Registration.attendance.in_(ATTENDED),
-                       TrainingSession.status != SessionStatus.CANCELLED)
-                .group_by(Registration.user_id, TrainingSession.stage_key))
-        if ids_part:
-            parts.append(
-                sa.select(sa.literal("visits", sa.String), Enrolment.id, sa.literal("", sa.String),
-                          sa.func.count(Visit.id))
-                .select_from(Enrolment)
-                .join(Visit, sa.and_(Visit.outlet_id == Enrolment.outlet_id, Visit.visited_at >= Enrolment.started_at))
-                .where(Enrolment.id.in_(ids_part))
-                .group_by(Enrolment.id))
-        for kind, key_id, stage_key, n in db.session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
+        shape = (bool(users_part), bool(ids_part))
+        statement = built(("gather_facts.counts", *shape), partial(_counts_statement, *shape))
+        for kind, key_id, stage_key, n in db.session.execute(statement, {"users": users_part, "ids": ids_part}):
             if kind == "attended":
                 for eid in by_user[key_id]:
                     facts[eid].attended[stage_key] = n
@@ -249,20 +277,7 @@ def gather_facts(enrolments: Sequence, evidence: Sequence | None = None) -> dict
         return facts
     outlet_ids = list(by_outlet)
     for chunk in _chunks(outlet_ids):
-        ev_t, lic_t, mkt_t = Evidence.__table__, Licence.__table__, MarketingStep.__table__
-        fin_t, rep_t = Financing.__table__, FinancialReport.__table__
-        rows = db.session.execute(
-            sa.select(ev_t.c.id, ev_t.c.type, ev_t.c.outlet_id, Evidence.status.expression,
-                      Licence.licence_type.expression, MarketingStep.kind.expression,
-                      Financing.application_status.expression, rep_t.c.month)
-            .select_from(ev_t)
-            .outerjoin(lic_t, lic_t.c.id == ev_t.c.id)
-            .outerjoin(mkt_t, mkt_t.c.id == ev_t.c.id)
-            .outerjoin(fin_t, fin_t.c.id == ev_t.c.id)
-            .outerjoin(rep_t, rep_t.c.id == ev_t.c.id)
-            .where(ev_t.c.outlet_id.in_(chunk))
-            .order_by(ev_t.c.id)
-        ).all()
+        rows = db.session.execute(built(("gather_facts.evidence",), _evidence_statement), {"outlets": chunk}).all()
         for ev_id, ev_type, outlet_id, status, ltype, mkind, fstatus, month in rows:
             attrs = {}
             if ltype is not None:

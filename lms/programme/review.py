@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from .. import permissions
 from .. import outbox
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import built, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..places.models import Outlet
@@ -87,13 +87,15 @@ def reviewable_types(actor: Any) -> list[str]:
 def outlet_evidence(outlet_id: int, *, with_files: bool = True) -> list[Evidence]:
     """The outlet's evidence, newest first, every subtype's columns and the reviewer loaded.
     ``with_files=False``: without the submitter and the file (the trainee's home shows neither)."""
-    poly = sa.orm.with_polymorphic(Evidence, "*")
-    options = [joinedload(poly.reviewed_by)]
-    if with_files:
-        options += [joinedload(poly.submitted_by), joinedload(poly.file)]
-    return list(db.session.scalars(
-        sa.select(poly).where(Evidence.outlet_id == outlet_id).options(*options)
-        .order_by(Evidence.created_at.desc(), Evidence.id.desc())).unique())
+    def build() -> sa.Select[tuple[Evidence]]:
+        poly = sa.orm.with_polymorphic(Evidence, "*")
+        options = [joinedload(poly.reviewed_by)]
+        if with_files:
+            options += [joinedload(poly.submitted_by), joinedload(poly.file)]
+        return (sa.select(poly).where(Evidence.outlet_id == sa.bindparam("outlet_id")).options(*options)
+                .order_by(Evidence.created_at.desc(), Evidence.id.desc()))
+
+    return list(db.session.scalars(built(("outlet_evidence", with_files), build), {"outlet_id": outlet_id}).unique())
 
 
 def evidence_history(ev: Evidence) -> list[EvidenceReview]:

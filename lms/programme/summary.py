@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 from .. import outbox
-from ..db import utcnow
+from ..db import built, utcnow
 from ..extensions import db
 from .curriculum import Curriculum
 from .models import Cohort, Enrolment, EnrolmentStage, EnrolmentStatus, Evidence
@@ -55,7 +55,8 @@ def refresh_progress(enrolments: Sequence[Enrolment], now: datetime | None = Non
     facts = gather_facts(enrolments)
     ids = [e.id for e in enrolments]
     existing: dict[int, dict[str, EnrolmentStage]] = {i: {} for i in ids}
-    for row in db.session.scalars(sa.select(EnrolmentStage).where(EnrolmentStage.enrolment_id.in_(ids))):
+    for row in db.session.scalars(built(("refresh_progress.stages",), lambda: sa.select(EnrolmentStage).where(
+            EnrolmentStage.enrolment_id.in_(sa.bindparam("ids", expanding=True)))), {"ids": ids}):
         existing[row.enrolment_id][row.stage_key] = row
     for e in enrolments:
         progress = evaluate(curriculum_for(e.cohort), facts[e.id])
@@ -76,19 +77,23 @@ def refresh_progress(enrolments: Sequence[Enrolment], now: datetime | None = Non
     db.session.flush()
 
 
-def _active_enrolments(where: Any) -> list[Enrolment]:
-    return list(db.session.scalars(
-        sa.select(Enrolment).where(Enrolment.status == EnrolmentStatus.ACTIVE, where)
-        .options(joinedload(Enrolment.user), joinedload(Enrolment.outlet), joinedload(Enrolment.cohort))))
+def _active_enrolments(by: str, ids: list[int]) -> list[Enrolment]:
+    """The active enrolments whose ``by`` column ("user_id", "outlet_id") is one of ``ids``."""
+    return list(db.session.scalars(built(("active_enrolments", by), lambda: (
+        sa.select(Enrolment)
+        .where(Enrolment.status == EnrolmentStatus.ACTIVE,
+               getattr(Enrolment, by).in_(sa.bindparam("ids", expanding=True)))
+        .options(joinedload(Enrolment.user), joinedload(Enrolment.outlet), joinedload(Enrolment.cohort)))),
+        {"ids": ids}))
 
 
 def refresh_for_outlets(outlet_ids: Iterable[int]) -> None:
     ids = list(set(outlet_ids))
     if ids:
-        refresh_progress(_active_enrolments(Enrolment.outlet_id.in_(ids)))
+        refresh_progress(_active_enrolments("outlet_id", ids))
 
 
 def refresh_for_users(user_ids: Iterable[int]) -> None:
     ids = list(set(user_ids))
     if ids:
-        refresh_progress(_active_enrolments(Enrolment.user_id.in_(ids)))
+        refresh_progress(_active_enrolments("user_id", ids))

@@ -13,7 +13,7 @@ from .. import permissions
 from .. import outbox
 from . import signals
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import built, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..people.models import Role, User
@@ -29,11 +29,13 @@ from .seats import _promote, _release_seat, _take_seat
 # --- registration -------------------------------------------------------------------------------
 
 def _find(session_id: int, user_id: int, lock: bool = False) -> Registration | None:
-    q = (sa.select(Registration).where(Registration.session_id == session_id, Registration.user_id == user_id)
-         .execution_options(populate_existing=True))
-    if lock:
-        q = q.with_for_update()
-    return db.session.scalar(q)
+    def build() -> sa.Select[tuple[Registration]]:
+        q = (sa.select(Registration).where(Registration.session_id == sa.bindparam("session_id"),
+                                           Registration.user_id == sa.bindparam("user_id"))
+             .execution_options(populate_existing=True))
+        return q.with_for_update() if lock else q
+
+    return db.session.scalar(built(("registration", lock), build), {"session_id": session_id, "user_id": user_id})
 
 
 def _closed_reason(session: TrainingSession, now: datetime) -> str | None:
@@ -297,10 +299,12 @@ def places_of(user: Any, session_ids: Iterable[int]) -> dict[int, MyPlace]:
     ids = list(session_ids)
     if not ids or not getattr(user, "is_authenticated", False):
         return {}
-    rows = db.session.execute(
+    rows = db.session.execute(built(("places_of",), lambda: (
         sa.select(Registration, sa.case((Registration.status == RegistrationStatus.WAITLISTED, _position_expr()),
                                         else_=None))
-        .where(Registration.user_id == user.id, Registration.session_id.in_(ids))).all()
+        .where(Registration.user_id == sa.bindparam("user_id"),
+               Registration.session_id.in_(sa.bindparam("session_ids", expanding=True))))),
+        {"user_id": user.id, "session_ids": ids}).all()
     return {reg.session_id: MyPlace(reg, pos) for reg, pos in rows}
 
 

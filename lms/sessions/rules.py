@@ -29,13 +29,18 @@ def _all_dki(user: Actor) -> bool:
 
 def open_scope(user: Actor) -> sa.ColumnElement[bool]:
     """Sessions open to a trainee: their outlet's region and a cohort they are actively enrolled in."""
+    return open_to(user.id)
+
+
+def open_to(user_id: Any) -> sa.ColumnElement[bool]:
+    """:func:`open_scope` for a user id, or a bound parameter (a statement built once)."""
     from ..places.models import Outlet
     from ..programme.models import Enrolment, EnrolmentStatus
 
     return sa.exists(
         sa.select(Enrolment.id).join(Outlet, Outlet.id == Enrolment.outlet_id)
-        .where(Enrolment.user_id == user.id, Enrolment.status == EnrolmentStatus.ACTIVE,
-               Outlet.manager_id == user.id, Enrolment.cohort_id == TrainingSession.cohort_id,
+        .where(Enrolment.user_id == user_id, Enrolment.status == EnrolmentStatus.ACTIVE,
+               Outlet.manager_id == user_id, Enrolment.cohort_id == TrainingSession.cohort_id,
                Outlet.region_id == TrainingSession.region_id))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from .. import permissions
 from .. import outbox
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import built, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..files import CheckedUpload, reencode_image, store
@@ -324,10 +324,13 @@ def is_manager_task(owner: str, manager: Any) -> bool:
 
 def manager_action_items(manager: User, outlet_id: int, *, open_only: bool = True) -> list[ActionItem]:
     """The action items of the outlet's visits that are the manager's own tasks, due first (one query)."""
-    q = sa.select(ActionItem).where(ActionItem.outlet_id == outlet_id).options(joinedload(ActionItem.visit))
-    if open_only:
-        q = q.where(ActionItem.done_at.is_(None))
-    items = db.session.scalars(q.order_by(ActionItem.due_on, ActionItem.id)).all()
+    def build() -> sa.Select[tuple[ActionItem]]:
+        q = sa.select(ActionItem).where(ActionItem.outlet_id == sa.bindparam("outlet_id"))
+        if open_only:
+            q = q.where(ActionItem.done_at.is_(None))
+        return q.options(joinedload(ActionItem.visit)).order_by(ActionItem.due_on, ActionItem.id)
+
+    items = db.session.scalars(built(("manager_action_items", open_only), build), {"outlet_id": outlet_id}).all()
     return [a for a in items if is_manager_task(a.owner, manager)]
 
 

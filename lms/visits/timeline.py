@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
+from ..db import built
 from ..extensions import db
 from ..people.models import User
 from ..places.models import Outlet
@@ -68,6 +69,7 @@ def outlet_timeline(outlet: Outlet, lang: str = "id") -> list[TimelineEntry]:
 
 
 def current_assignment(outlet_id: int) -> MentorAssignment | None:
-    return db.session.scalar(sa.select(MentorAssignment).where(MentorAssignment.outlet_id == outlet_id,
-                                                               MentorAssignment.ended_at.is_(None))
-                             .options(joinedload(MentorAssignment.mentor)))
+    return db.session.scalar(built(("current_assignment",), lambda: (
+        sa.select(MentorAssignment)
+        .where(MentorAssignment.outlet_id == sa.bindparam("outlet_id"), MentorAssignment.ended_at.is_(None))
+        .options(joinedload(MentorAssignment.mentor)))), {"outlet_id": outlet_id})
