@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, attributes
 from sqlalchemy.orm.util import identity_key
 
 from ..certification.models import Certificate, CertificateStatus
+from ..db import built
 from ..i18n import to_wib
 from ..places.models import Outlet
 from ..programme.models import Cohort, Enrolment, EnrolmentStatus
@@ -225,6 +226,21 @@ def _refresh_all_last_visits(session: Session) -> None:
 
 # --- recount ---------------------------------------------------------------------------------
 
+def _recount_statements(session: Session, group: str) -> tuple[Any, list[Any]]:
+    """The DELETE and the INSERT … SELECTs that recount a group's rows of some kecamatan (``kecs``, an
+    expanding bound parameter): built once per process, database kind and group (every committing
+    registration, check-in or visit runs them)."""
+    def build() -> tuple[Any, list[Any]]:
+        table = DashboardCount.__table__
+        delete = sa.delete(table).where(table.c.metric.in_(GROUP_METRICS[group]),
+                                        table.c.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))
+        inserts = [sa.insert(table).from_select(_COLUMNS, select) for select in
+                   _selects(session, group, Outlet.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))]
+        return delete, inserts
+
+    return built(("dashboard.recount", _dialect(session), group), build)
+
+
 def recount(session: Session, units: dict[str, set[Unit]]) -> None:
     """Recount the metric groups of these (region_id, kecamatan_id) units, and bump their regions' versions."""
     table = DashboardCount.__table__
@@ -234,14 +250,14 @@ def recount(session: Session, units: dict[str, set[Unit]]) -> None:
             continue
         kec_ids = sorted({k for _r, k in group_units if k})
         loose_regions = sorted({r for r, k in group_units if not k})
-        metrics = GROUP_METRICS[group]
+        delete, inserts = _recount_statements(session, group)
         for start in range(0, max(len(kec_ids), 1), 200):
             chunk = kec_ids[start:start + 200]
             if not chunk:
                 break
-            session.execute(sa.delete(table).where(table.c.metric.in_(metrics), table.c.kecamatan_id.in_(chunk)))
-            for select in _selects(session, group, Outlet.kecamatan_id.in_(chunk)):
-                _insert_from(session, select)
+            session.execute(delete, {"kecs": chunk})
+            for insert in inserts:
+                session.execute(insert, {"kecs": chunk})
         if group == CERTIFICATE and loose_regions:
             session.execute(sa.delete(table).where(table.c.metric == "certs", table.c.kecamatan_id == 0,
                                                    table.c.region_id.in_(loose_regions)))
@@ -266,10 +282,15 @@ def bump_versions(session: Session, region_ids: Iterable[int], metric: str = VER
     if not ids:
         return
     t = DashboardCount.__table__
-    where = sa.and_(t.c.metric == metric, t.c.cohort_id == 0, t.c.kecamatan_id == 0, t.c.key == "", t.c.day == "")
-    done = session.execute(sa.update(t).where(where, t.c.region_id.in_(ids)).values(n=t.c.n + 1)).rowcount
+
+    def version_rows() -> Any:
+        return sa.and_(t.c.metric == metric, t.c.cohort_id == 0, t.c.kecamatan_id == 0, t.c.key == "", t.c.day == "")
+
+    update = built(("dashboard.bump", metric), lambda: sa.update(t).where(
+        version_rows(), t.c.region_id.in_(sa.bindparam("ids", expanding=True))).values(n=t.c.n + 1))
+    done = session.execute(update, {"ids": ids}).rowcount
     if done < len(ids):
-        have = set(session.scalars(sa.select(t.c.region_id).where(where, t.c.region_id.in_(ids))))
+        have = set(session.scalars(sa.select(t.c.region_id).where(version_rows(), t.c.region_id.in_(ids))))
         for rid in ids:
             if rid not in have:
                 session.execute(sa.insert(t).values(metric=metric, cohort_id=0, region_id=rid, kecamatan_id=0,
