@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from ..db import utcnow
+from ..db import built, utcnow
 from ..extensions import db
 from ..i18n import WIB, to_wib
 from ..people.models import User
@@ -181,11 +181,14 @@ def _lock_schedule() -> None:
 def _lock_user(user_id: int) -> None:
     """One registration change per trainee at a time (PostgreSQL row lock; SQLite: BEGIN IMMEDIATE)."""
     # FOR NO KEY UPDATE: it does not block the key-share locks that foreign keys to the user take
-    db.session.execute(sa.select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    db.session.execute(built(("lock_user",), lambda: sa.select(User.id).where(
+        User.id == sa.bindparam("user_id")).with_for_update(key_share=True)), {"user_id": user_id})
 
 
 def _fresh(session_id: int, lock: bool = False) -> TrainingSession:
-    q = sa.select(TrainingSession).where(TrainingSession.id == session_id).execution_options(populate_existing=True)
-    if lock:
-        q = q.with_for_update(key_share=True)
-    return db.session.execute(q).scalar_one()
+    def build() -> sa.Select[tuple[TrainingSession]]:
+        q = (sa.select(TrainingSession).where(TrainingSession.id == sa.bindparam("session_id"))
+             .execution_options(populate_existing=True))
+        return q.with_for_update(key_share=True) if lock else q
+
+    return db.session.execute(built(("fresh_session", lock), build), {"session_id": session_id}).scalar_one()

@@ -63,11 +63,13 @@ def group_registration_open(session: TrainingSession, now: datetime | None = Non
 
 def _clash_for(user_id: int, session: TrainingSession) -> TrainingSession | None:
     """Another scheduled session overlapping ``session`` that the user holds a place (or waitlist place) in."""
-    return db.session.scalar(
+    return db.session.scalar(built(("clash_for",), lambda: (
         sa.select(TrainingSession).join(Registration, Registration.session_id == TrainingSession.id)
-        .where(Registration.user_id == user_id, Registration.status.in_(ACTIVE), TrainingSession.id != session.id,
-               _overlap(session.starts_at, session.ends_at))
-        .order_by(TrainingSession.starts_at).limit(1))
+        .where(Registration.user_id == sa.bindparam("user_id"), Registration.status.in_(ACTIVE),
+               TrainingSession.id != sa.bindparam("session_id"),
+               _overlap(sa.bindparam("starts_at"), sa.bindparam("ends_at")))
+        .order_by(TrainingSession.starts_at).limit(1))),
+        {"user_id": user_id, "session_id": session.id, "starts_at": session.starts_at, "ends_at": session.ends_at})
 
 
 def register(actor: Any, session: TrainingSession, *, now: datetime | None = None) -> Registration:

@@ -45,7 +45,20 @@ def open_to(user_id: Any) -> sa.ColumnElement[bool]:
 
 
 def _registered_scope(user: Actor) -> sa.ColumnElement[bool]:
-    return TrainingSession.id.in_(sa.select(Registration.session_id).where(Registration.user_id == user.id))
+    return _registered_to(user.id)
+
+
+def _registered_to(user_id: Any) -> sa.ColumnElement[bool]:
+    return TrainingSession.id.in_(sa.select(Registration.session_id).where(Registration.user_id == user_id))
+
+
+def _trainee_answers() -> sa.Select[Any]:
+    """Whether a session (``session_id``) is open to a trainee (``user_id``), and whether they may see it
+    (:func:`session_scope` of a trainee), as one row: built once (lms.db.built)."""
+    uid = sa.bindparam("user_id")
+    where = {"open": open_to(uid), "view": sa.or_(open_to(uid), _registered_to(uid))}
+    return (sa.select(*(sa.case((w, True), else_=False).label(k) for k, w in where.items()))
+            .select_from(TrainingSession).where(TrainingSession.id == sa.bindparam("session_id")))
 
 
 def session_scope(user: Actor) -> sa.ColumnElement[bool]:
@@ -75,11 +88,17 @@ def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
         key = (user.id, session.id, kind)
         if key in memo:
             return memo[key]
-    scopes = {"open": open_scope(user), "view": session_scope(user)}
-    row = db.session.execute(
-        sa.select(*(sa.case((where, True), else_=False).label(k) for k, where in scopes.items()))
-        .select_from(TrainingSession).where(TrainingSession.id == session.id)).first()
-    answers = {k: bool(row and getattr(row, k)) for k in scopes}
+    from ..db import built
+
+    if _is(user, Role.TRAINEE):
+        row = db.session.execute(built(("trainee_session_answers",), _trainee_answers),
+                                 {"user_id": user.id, "session_id": session.id}).first()
+    else:
+        scopes = {"open": open_scope(user), "view": session_scope(user)}
+        row = db.session.execute(
+            sa.select(*(sa.case((where, True), else_=False).label(k) for k, where in scopes.items()))
+            .select_from(TrainingSession).where(TrainingSession.id == session.id)).first()
+    answers = {k: bool(row and getattr(row, k)) for k in ("open", "view")}
     if memo is not None:
         memo.update({(user.id, session.id, k): v for k, v in answers.items()})
     return answers[kind]

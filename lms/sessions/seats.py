@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from .. import outbox
 from . import signals
 from ..audit.services import record
+from ..db import built
 from ..extensions import db
 from .models import Registration, RegistrationStatus, SessionStatus, TrainingSession
 from .common import MAX_CAPACITY
@@ -22,13 +23,16 @@ from .common import MAX_CAPACITY
 # --- seats: the only two statements that change seats_taken ------------------------------------
 
 def _take_seat(session_id: int, n: int = 1) -> bool:
-    room = (TrainingSession.seats_taken < TrainingSession.capacity if n == 1
-            else TrainingSession.seats_taken + n <= TrainingSession.capacity)
-    res = db.session.execute(
-        sa.update(TrainingSession)
-        .where(TrainingSession.id == session_id, room, TrainingSession.status == SessionStatus.SCHEDULED)
-        .values(seats_taken=TrainingSession.seats_taken + n)
-        .execution_options(synchronize_session=False))
+    def build() -> Any:
+        room = (TrainingSession.seats_taken < TrainingSession.capacity if n == 1
+                else TrainingSession.seats_taken + sa.bindparam("n") <= TrainingSession.capacity)
+        return (sa.update(TrainingSession)
+                .where(TrainingSession.id == sa.bindparam("session_id"), room,
+                       TrainingSession.status == SessionStatus.SCHEDULED)
+                .values(seats_taken=TrainingSession.seats_taken + sa.bindparam("n"))
+                .execution_options(synchronize_session=False))
+
+    res = db.session.execute(built(("take_seat", n == 1), build), {"session_id": session_id, "n": n})
     changed = res.rowcount == 1  # type: ignore[attr-defined]
     if changed:
         signals.seats_changed.send(db.session(), session_id=session_id)
