@@ -12,22 +12,16 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
+from ..db import built as db_built
 from ..extensions import db
 from ..places.models import Outlet
 from ..programme.models import Enrolment, EnrolmentStatus
 from .models import DashboardCount
 
-_BUILT: dict[tuple[Any, ...], Any] = {}
-
-
 def built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     """The statement of this shape (``key``: which filters are set, how many regions …), built once per
-    process and database kind."""
-    key = (db.session.get_bind().dialect.name,) + key
-    found = _BUILT.get(key)
-    if found is None:
-        found = _BUILT[key] = build()
-    return found
+    process and database kind (:func:`lms.db.built`)."""
+    return db_built(("dashboard", db.session.get_bind().dialect.name) + key, build)
 
 
 def values(scope: Any) -> tuple[list[int], int | None, int | None]:
