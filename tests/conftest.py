@@ -187,6 +187,14 @@ END $$;
 _PG_EMPTIERS: dict[str, sa.Engine] = {}
 
 
+def _pg_emptier(url: str) -> sa.Engine:
+    """The kept engine of a test database (made on first use)."""
+    engine = _PG_EMPTIERS.get(url)
+    if engine is None:
+        engine = _PG_EMPTIERS[url] = _pg_engine(url)
+    return engine
+
+
 def _pg_empty(url: str) -> None:
     """Empty every table but the reference ones and restart the sequences.
 
@@ -194,9 +202,7 @@ def _pg_empty(url: str) -> None:
     for every table and index, about 100 ms a test. One statement block on a kept connection: about
     11 ms, where a new connection and a statement per table took 50. Without the superuser privilege
     the replication role needs, ``TRUNCATE`` it is."""
-    engine = _PG_EMPTIERS.get(url)
-    if engine is None:
-        engine = _PG_EMPTIERS[url] = _pg_engine(url)
+    engine = _pg_emptier(url)
     keep = "'{" + ",".join(sorted(REFERENCE_TABLES)) + "}'::text[]"
     try:
         with engine.begin() as conn:
@@ -215,9 +221,7 @@ def _pg_others(url: str) -> list[Any]:
     """Other connections to a test database with a transaction open: something a test started (a
     thread, a server) that is still writing, and would write into the next test once this one's
     tables are emptied."""
-    engine = _PG_EMPTIERS.get(url)
-    if engine is None:
-        engine = _PG_EMPTIERS[url] = _pg_engine(url)
+    engine = _pg_emptier(url)
     with engine.connect() as conn:
         return list(conn.exec_driver_sql(
             "SELECT state, left(query, 100) FROM pg_stat_activity WHERE datname = current_database()"

@@ -18,6 +18,7 @@ from ..places.models import Outlet
 from ..programme.models import Enrolment, EnrolmentStatus
 from .models import DashboardCount
 
+
 def built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     """The statement of this shape (``key``: which filters are set, how many regions …), built once per
     process and database kind (:func:`lms.db.built`)."""

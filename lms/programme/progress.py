@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import date
+from functools import partial
 from itertools import zip_longest
 from typing import Any, Iterable, Sequence
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..db import built
 from ..people.models import Role
 from .models import Registration, TrainingSession
 
@@ -44,19 +45,17 @@ def open_to(user_id: Any) -> sa.ColumnElement[bool]:
                Outlet.region_id == TrainingSession.region_id))
 
 
-def _registered_scope(user: Actor) -> sa.ColumnElement[bool]:
-    return _registered_to(user.id)
-
-
-def _registered_to(user_id: Any) -> sa.ColumnElement[bool]:
-    return TrainingSession.id.in_(sa.select(Registration.session_id).where(Registration.user_id == user_id))
+def _visible_to_trainee(user_id: Any) -> sa.ColumnElement[bool]:
+    """Sessions a trainee may see: those open to them, and any they hold a registration for."""
+    return sa.or_(open_to(user_id),
+                  TrainingSession.id.in_(sa.select(Registration.session_id).where(Registration.user_id == user_id)))
 
 
 def _trainee_answers() -> sa.Select[Any]:
-    """Whether a session (``session_id``) is open to a trainee (``user_id``), and whether they may see it
-    (:func:`session_scope` of a trainee), as one row: built once (lms.db.built)."""
+    """Whether a session (``session_id``) is open to a trainee (``user_id``), and whether they may see it,
+    as one row: built once (lms.db.built)."""
     uid = sa.bindparam("user_id")
-    where = {"open": open_to(uid), "view": sa.or_(open_to(uid), _registered_to(uid))}
+    where = {"open": open_to(uid), "view": _visible_to_trainee(uid)}
     return (sa.select(*(sa.case((w, True), else_=False).label(k) for k, w in where.items()))
             .select_from(TrainingSession).where(TrainingSession.id == sa.bindparam("session_id")))
 
@@ -68,13 +67,13 @@ def session_scope(user: Actor) -> sa.ColumnElement[bool]:
     if _is(user, Role.COORDINATOR, Role.MENTOR):
         return sa.false() if user.region_id is None else TrainingSession.region_id == user.region_id
     if _is(user, Role.TRAINEE):
-        return sa.or_(open_scope(user), _registered_scope(user))
+        return _visible_to_trainee(user.id)
     return sa.false()
 
 
 def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
     """Whether ``session`` is in the trainee's ``kind`` of scope ("open" or "view"), by one query that
-    answers both.
+    answers both (``user`` is a trainee: the callers check).
 
     A page asks these questions several times (may I see it, may I register): within one request they
     are read once. Only a request is memoised; it decides before it writes."""
@@ -88,16 +87,8 @@ def _matches(user: Actor, session: TrainingSession, kind: str) -> bool:
         key = (user.id, session.id, kind)
         if key in memo:
             return memo[key]
-    from ..db import built
-
-    if _is(user, Role.TRAINEE):
-        row = db.session.execute(built(("trainee_session_answers",), _trainee_answers),
-                                 {"user_id": user.id, "session_id": session.id}).first()
-    else:
-        scopes = {"open": open_scope(user), "view": session_scope(user)}
-        row = db.session.execute(
-            sa.select(*(sa.case((where, True), else_=False).label(k) for k, where in scopes.items()))
-            .select_from(TrainingSession).where(TrainingSession.id == session.id)).first()
+    row = db.session.execute(built(("trainee_session_answers",), _trainee_answers),
+                             {"user_id": user.id, "session_id": session.id}).first()
     answers = {k: bool(row and getattr(row, k)) for k in ("open", "view")}
     if memo is not None:
         memo.update({(user.id, session.id, k): v for k, v in answers.items()})
