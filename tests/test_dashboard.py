@@ -520,3 +520,31 @@ def test_the_kecamatan_rows_are_the_templates(app, lang, regions):
         assert "Jakarta &lt;2&gt;" in got and ("1.000.001" if lang == "id" else "1,000,001") in got
     else:
         assert "rowgroup" not in got
+
+
+def test_longest_stuck_are_the_first_of_all_regions_in_progress_order(app, db, factory):
+    """The longest-stuck list walks each region's index for a few candidates and joins only the first few of
+    all of them: equal to ordering every stuck enrolment of the scope, here with more stuck managers in one
+    region than the list shows and ties on the time broken by id."""
+    from lms.programme.models import Enrolment
+
+    cohort = factory.cohort()
+    ages = {"3171": [400, 390, 380, 370, 360, 350, 340, 330, 320, 310, 300, 290], "3172": [395, 345, 345, 100],
+            "3173": [10]}  # (3173: not stuck)
+    for region, days in ages.items():
+        for i, d in enumerate(days):
+            e = factory.enrolment(cohort=cohort, region=region,
+                                  trainee=factory.user("trainee", region=region, full_name=f"P {region} {i}"))
+            _set(db, e, stage="perizinan", days_ago=d)
+    with transaction():  # a tie on the time: the lower id comes first
+        tied = list(db.session.scalars(sa.select(Enrolment).order_by(Enrolment.id.desc()).limit(3)))
+        tied[1].progress_changed_at = tied[2].progress_changed_at
+    admin = factory.user("admin")
+    now = utcnow()
+    for scope in (_scope(admin), _scope(admin, cohort_id=cohort.id), _scope(factory.user("coordinator", region="3172"))):
+        shown = [r.enrolment_id for r in dash.dashboard_numbers(admin, scope, now=now).stuck_rows]
+        expected = list(db.session.scalars(sa.select(Enrolment.id).where(*dash.stuck_where(scope, now))
+                                           .order_by(Enrolment.progress_changed_at, Enrolment.id)
+                                           .limit(dash.STUCK_ROWS)))
+        assert shown == expected and shown
+    assert len(shown) == 4  # (3172 alone)

@@ -6,8 +6,9 @@ number of managers or visits, and the rows they touch grow with the kecamatan, d
 months shown, not with the managers:
 
 * funnel, per-kecamatan table, coverage, certificates and completions per month, and the
-  stuck counts: ``dashboard_counts`` rows, in one statement (the stuck counts add the
-  enrolments of the cut-off's month, an index range of ``ix_enrolments_stuck``);
+  stuck counts: ``dashboard_counts`` rows, in one statement (the stuck counts read the rows of
+  the last month or two, and the enrolments of the cut-off's month, an index range of
+  ``ix_enrolments_stuck``);
 * the longest-stuck few: a short index walk per region (``ix_enrolments_stuck``);
 * sessions: the next and the last few sessions, and their registrations, in one statement.
 
@@ -228,7 +229,8 @@ def dashboard_numbers(actor: Any, scope: Scope, lang: str = "id", now: datetime 
     completions = {m.strftime("%Y-%m"): MonthCount(m, 0) for m in months}
     kinds: set[str] = set()
     cov = dict.fromkeys(("outlets", "visited", "recent", "fresh", "open", "not_yet_due"), 0)
-    stuck_counts: dict[str, int] = defaultdict(int)
+    stuck_counts: dict[str, int] = defaultdict(int)  # (the cut-off's month, before the cut-off)
+    since_counts: dict[str, int] = defaultdict(int)  # (the cut-off's month and later)
     for metric, kec_id, key, day, n in _summary_rows(scope, lo, hi, min(recent_from, fresh_from), now):
         n = int(n or 0)
         if metric == "stage":
@@ -249,6 +251,8 @@ def dashboard_numbers(actor: Any, scope: Scope, lang: str = "id", now: datetime 
             cov["not_yet_due"] += n
         elif metric == "stuck":
             stuck_counts[key] += n
+        elif metric == "since":
+            since_counts[key] += n
         elif metric in cov:
             cov[metric] += n
     stages = [StageCount(k, n, by_stage.get(k, 0)) for k, n in names]
@@ -258,8 +262,9 @@ def dashboard_numbers(actor: Any, scope: Scope, lang: str = "id", now: datetime 
                         never=max(cov["outlets"] - cov["visited"], 0),
                         past_due_actions=max(cov["open"] - cov["not_yet_due"], 0), overdue_days=overdue_days)
 
-    # stuck: the counts (read above), the longest-stuck few (1 query)
-    stuck_by_stage = [StageCount(k, n, int(stuck_counts.get(k, 0))) for k, n in names if k != DONE]
+    # stuck: the counts (from the rows read above: _stuck_parts), the longest-stuck few (1 query)
+    stuck_by_stage = [StageCount(k, n, by_stage.get(k, 0) - since_counts.get(k, 0) + stuck_counts.get(k, 0))
+                      for k, n in names if k != DONE]
     stuck_rows = _longest_stuck(scope, now)
 
     # per kecamatan (the names: reference data, no query)
@@ -287,14 +292,22 @@ def _stuck_params(scope: Scope, now: datetime) -> dict[str, Any]:
 
 
 def _stuck_parts(scope: Scope) -> list[sa.Select[Any]]:
-    """Two SELECTs of ('stuck', 0, stage, '', n) rows whose sums per stage are the stuck counts (values bound:
-    :func:`statements.params` and :func:`_stuck_params`): the summary's ``progress`` rows of the whole WIB
-    months before the cut-off's month, and the enrolments that last progressed in that month before the
-    cut-off (an index range of at most a month, instead of every stuck enrolment)."""
+    """Two SELECTs of (metric, 0, stage, '', n) rows from which :func:`dashboard_numbers` takes the stuck counts
+    (values bound: :func:`statements.params` and :func:`_stuck_params`):
+
+    * ``since``: the summary's ``progress`` rows of the cut-off's WIB month and later, per stage: the enrolments
+      that progressed in those months;
+    * ``stuck``: the enrolments that last progressed in the cut-off's month before the cut-off (an index range
+      of at most a month).
+
+    A stage's stuck count is its active enrolments (the ``stage`` rows, read anyway) less ``since`` plus
+    ``stuck``: the same number as adding the ``progress`` rows of every month before the cut-off's, but the
+    rows read are those of the last month or two instead of every month since the programme began (at
+    100,000 managers, 5,700 rows and 2 ms of the admin's dashboard on PostgreSQL)."""
     t = DashboardCount
-    label, zero, none = sa.literal("stuck", sa.String), sa.literal(0, sa.Integer), sa.literal("", sa.String)
-    months = sa.select(label, zero, t.key, none, sa.func.sum(t.n)).where(
-        t.metric == "progress", t.day < sa.bindparam("progress_month"), *statements.summary(*statements.bound(scope))
+    zero, none = sa.literal(0, sa.Integer), sa.literal("", sa.String)
+    since = sa.select(sa.literal("since", sa.String), zero, t.key, none, sa.func.sum(t.n)).where(
+        t.metric == "progress", t.day >= sa.bindparam("progress_month"), *statements.summary(*statements.bound(scope))
     ).group_by(t.key)
     # grouped by an expression: grouping by the bare column lets SQLite walk ix_enrolments_current_stage
     # over every enrolment (56 ms at 100k) instead of the range of ix_enrolments_stuck.
@@ -303,11 +316,11 @@ def _stuck_parts(scope: Scope) -> list[sa.Select[Any]]:
     # the index range starts a millisecond early to hold those.
     stage_expr = sa.func.coalesce(Enrolment.current_stage, "")
     changed = Enrolment.progress_changed_at
-    recent = sa.select(label, zero, stage_expr, none, sa.func.count()).where(
+    recent = sa.select(sa.literal("stuck", sa.String), zero, stage_expr, none, sa.func.count()).where(
         *statements.stuck(*statements.bound(scope), sa.bindparam("cutoff")),
         changed >= sa.bindparam("month_from"),
         summaries.wib_month(db.session, changed) >= sa.bindparam("progress_month")).group_by(stage_expr)
-    return [months, recent]
+    return [since, recent]
 
 
 def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetime) -> list[Any]:
@@ -318,7 +331,7 @@ def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetim
     * ``certs`` and ``completed`` per month (``day``) in [lo, hi] and key (the monthly charts);
     * coverage (its rows carry no cohort): ``outlets``, ``visited`` and ``open`` in total, ``visit`` per
       day from ``visits_from`` (an index range), ``open_due`` from today;
-    * ``stuck`` per stage (:func:`_stuck_parts`).
+    * ``since`` and ``stuck`` per stage, for the stuck counts (:func:`_stuck_parts`).
     """
     def build() -> Any:
         t = DashboardCount
@@ -355,7 +368,8 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
 
     One index walk per region (``ix_enrolments_stuck`` is ordered by progress time within a
     region), each stopping after a few rows, instead of sorting every stuck enrolment of DKI;
-    only the first few of all regions' candidates are joined to their person and outlet.
+    only the first few of all regions' candidates are joined to their person and outlet (the
+    candidates carry what the join needs, so the enrolments are not read a second time).
     """
     if not scope.region_ids:
         return []
@@ -363,16 +377,20 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
 
     def build() -> Any:
         _regions, cohort, kec = statements.bound(scope)
-        parts = [sa.select(sa.select(Enrolment.id).where(
+        e = Enrolment
+        parts = [sa.select(sa.select(e.id, e.progress_changed_at, e.current_stage, e.user_id, e.outlet_id).where(
             *statements.stuck([sa.bindparam(f"r{i}")], cohort, kec, sa.bindparam("cutoff")))
-            .order_by(Enrolment.progress_changed_at).limit(STUCK_ROWS).subquery()) for i in range(n)]
+            .order_by(e.progress_changed_at).limit(STUCK_ROWS).subquery()) for i in range(n)]
         candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-        e, o, u = Enrolment.__table__, Outlet.__table__, User.__table__
-        k = Kecamatan.__table__
-        return (sa.select(e.c.id, u.c.full_name, o.c.name, k.c.name, e.c.current_stage, e.c.progress_changed_at)
-                .select_from(candidates.join(e, e.c.id == candidates.c.id).join(u, u.c.id == e.c.user_id)
-                             .join(o, o.c.id == e.c.outlet_id).join(k, k.c.id == o.c.kecamatan_id))
-                .order_by(e.c.progress_changed_at, e.c.id).limit(STUCK_ROWS))
+        c = candidates.c
+        first = (sa.select(c.id, c.progress_changed_at, c.current_stage, c.user_id, c.outlet_id)
+                 .order_by(c.progress_changed_at, c.id).limit(STUCK_ROWS).subquery())
+        f = first.c
+        o, u, k = Outlet.__table__, User.__table__, Kecamatan.__table__
+        return (sa.select(f.id, u.c.full_name, o.c.name, k.c.name, f.current_stage, f.progress_changed_at)
+                .select_from(first.join(u, u.c.id == f.user_id).join(o, o.c.id == f.outlet_id)
+                             .join(k, k.c.id == o.c.kecamatan_id))
+                .order_by(f.progress_changed_at, f.id))
 
     stmt = statements.built(("longest", n, *statements.shape(scope)), build)
     params = {**statements.params(scope), "cutoff": now - timedelta(days=scope.stuck_days),
