@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         dbmod.install_sqlite_pragmas(db.engine, app.config)
         dbmod.install_lock_timeout(db.engine, app.config)
+        dbmod.install_write_tracking(db.engine)
         ops.install_slow_query_log(db.engine, app.config)
 
     if app.config.get("TRUSTED_PROXIES"):
@@ -253,6 +254,18 @@ def _install_request_hooks(app: Flask) -> None:
         token = request.environ.pop("lms.write_token", None)
         if token is not None:
             reset_write_intent(token)
+
+    @app.teardown_request
+    def _end_reads(exc: BaseException | None) -> None:
+        # (runs before Flask-SQLAlchemy removes the session, which rolls back what is left)
+        from .db import end_reads
+        from .extensions import db
+
+        if exc is None and db.session.registry.has():
+            try:
+                end_reads(db.session())
+            except Exception:  # noqa: BLE001 - the page is sent; the session's removal rolls back
+                app.logger.warning("could not end a reading transaction", exc_info=True)
 
     @app.after_request
     def _security_headers(resp):  # type: ignore[no-untyped-def]

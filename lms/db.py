@@ -152,6 +152,50 @@ def install_lock_timeout(engine: sa.Engine, config: Mapping[str, Any] | None = N
         dbapi_conn.autocommit = autocommit
 
 
+# --- how a request's reading transaction ends --------------------------------------------
+#
+# A request that only read ends its transaction with COMMIT rather than ROLLBACK: the same for the
+# database (nothing was written), but psycopg forgets every prepared statement of a connection at each
+# ROLLBACK (a rolled-back transaction may have undone a schema change). Ended with ROLLBACK, as
+# SQLAlchemy ends a session, no statement was ever run the five times psycopg waits for before it
+# prepares one, and PostgreSQL planned every statement of every page again. A transaction that wrote,
+# holds changes not yet flushed, or noted work for its end (files to remove, events to send: anything in
+# ``session.info``) is rolled back as before.
+
+_WROTE = "lms.wrote"
+
+
+def install_write_tracking(engine: sa.Engine) -> None:
+    """Note on the connection whether its current transaction ran anything but SELECT (see :func:`end_reads`)."""
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.info.pop(_WROTE, None)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        head = statement.lstrip()[:6].upper()
+        if head != "SELECT" and not head.startswith("BEGIN"):  # (SQLite's BEGIN IMMEDIATE writes nothing)
+            conn.info[_WROTE] = True
+
+
+def end_reads(session: Any) -> bool:
+    """Commit the session's transaction if it only read (True); otherwise leave it to be rolled back."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    if any(value for value in session.info.values()):  # (inside transaction(), txn_depth is set)
+        return False
+    conn = session.connection()
+    if conn.info.get(_WROTE) or conn.in_nested_transaction():
+        return False
+    expire, session.expire_on_commit = session.expire_on_commit, False  # (a streamed response may still read)
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+    return True
+
+
 @contextlib.contextmanager
 def unlocked() -> Iterator[None]:
     """Run slow work that needs no database (parsing an uploaded spreadsheet) without holding a lock.
