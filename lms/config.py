@@ -16,6 +16,10 @@ class Defaults:
     #: LMS_DATABASE_LOCK_TIMEOUT_MS: how long a request waits for a lock another writer holds (SQLite's busy
     #: timeout, PostgreSQL's lock_timeout) before it gets a 503 "busy, try again" page
     DATABASE_LOCK_TIMEOUT_MS = 10_000
+    #: LMS_DATABASE_PREPARED_STATEMENTS: PostgreSQL connections prepare a statement after its fifth run and keep it
+    #: (lms.db.end_reads); ``false`` for a pooler that cannot follow them (PgBouncer in transaction mode before 1.21,
+    #: or without ``max_prepared_statements``)
+    DATABASE_PREPARED_STATEMENTS = True
     #: LMS_PG_BIN_DIR: the folder of pg_dump/pg_restore for `flask backup`/`restore` (default: the server's
     #: major version under /usr/lib/postgresql, else PATH)
     PG_BIN_DIR: str | None = None

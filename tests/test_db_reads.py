@@ -80,3 +80,24 @@ def test_only_a_transaction_that_read_is_committed(app, db, factory):
     # nothing open: nothing to do
     session.commit()
     assert end_reads(session) is False
+
+
+def test_prepared_statements_can_be_switched_off_for_a_pooler(db_url, tmp_path):
+    """LMS_DATABASE_PREPARED_STATEMENTS=false: PostgreSQL connections never prepare (PgBouncer in transaction
+    mode before 1.21); SQLite ignores it."""
+    from lms import create_app
+    from lms.extensions import db as _db
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "SECRET_KEY": "x" * 32, "NOTIFICATIONS_WORKER": "off", "DATABASE_PREPARED_STATEMENTS": False})
+    with app.app_context():
+        try:
+            with _db.engine.connect() as conn:
+                for _ in range(7):
+                    conn.exec_driver_sql("SELECT 1")
+                if _db.engine.dialect.name == "postgresql":
+                    assert conn.connection.dbapi_connection.prepare_threshold is None
+                    assert conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar() == 0
+        finally:
+            _db.session.remove()
+            _db.engine.dispose()
