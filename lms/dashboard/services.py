@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from .. import permissions
-from ..db import utcnow
+from ..db import constant, utcnow
 from ..errors import NotAllowed
 from ..extensions import db
 from ..i18n import to_wib
@@ -380,11 +380,11 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
         e = Enrolment
         parts = [sa.select(sa.select(e.id, e.progress_changed_at, e.current_stage, e.user_id, e.outlet_id).where(
             *statements.stuck([sa.bindparam(f"r{i}")], cohort, kec, sa.bindparam("cutoff")))
-            .order_by(e.progress_changed_at).limit(STUCK_ROWS).subquery()) for i in range(n)]
+            .order_by(e.progress_changed_at).limit(constant(STUCK_ROWS)).subquery()) for i in range(n)]
         candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
         c = candidates.c
         first = (sa.select(c.id, c.progress_changed_at, c.current_stage, c.user_id, c.outlet_id)
-                 .order_by(c.progress_changed_at, c.id).limit(STUCK_ROWS).subquery())
+                 .order_by(c.progress_changed_at, c.id).limit(constant(STUCK_ROWS)).subquery())
         f = first.c
         o, u, k = Outlet.__table__, User.__table__, Kecamatan.__table__
         return (sa.select(f.id, u.c.full_name, o.c.name, k.c.name, f.current_stage, f.progress_changed_at)
@@ -405,25 +405,26 @@ def _sessions(scope: Scope, now: datetime) -> tuple[list[SessionRow], list[Sessi
     def build() -> Any:
         ts, rg, reg = TrainingSession.__table__, Region.__table__, Registration.__table__
         regions, cohort, _kec = statements.bound(scope)  # (sessions belong to a region, not a kecamatan)
-        where = [ts.c.region_id.in_(regions), ts.c.status == SessionStatus.SCHEDULED]
+        where = [ts.c.region_id.in_(regions), ts.c.status == constant(SessionStatus.SCHEDULED)]
         if cohort is not None:
             where.append(ts.c.cohort_id == cohort)
-        counted = sa.and_(reg.c.session_id == ts.c.id, reg.c.status == RegistrationStatus.REGISTERED)
+        counted = sa.and_(reg.c.session_id == ts.c.id, reg.c.status == constant(RegistrationStatus.REGISTERED))
 
         def count(*when: Any) -> Any:
             return sa.select(sa.func.count()).where(counted, *when).scalar_subquery()
 
-        upcoming = (sa.select(sa.literal(True).label("up"), ts.c.id, ts.c.starts_at)
+        # (the constants written into the SQL, so that PostgreSQL plans it once: lms.db.constant)
+        upcoming = (sa.select(sa.true().label("up"), ts.c.id, ts.c.starts_at)
                     .where(*where, ts.c.starts_at >= sa.bindparam("now", type_=ts.c.starts_at.type))
-                    .order_by(ts.c.starts_at, ts.c.id).limit(SESSION_ROWS))
-        past = (sa.select(sa.literal(False).label("up"), ts.c.id, ts.c.starts_at)
+                    .order_by(ts.c.starts_at, ts.c.id).limit(constant(SESSION_ROWS)))
+        past = (sa.select(sa.false().label("up"), ts.c.id, ts.c.starts_at)
                 .where(*where, ts.c.starts_at < sa.bindparam("past_end", type_=ts.c.starts_at.type),
                        ts.c.starts_at >= sa.bindparam("past_start", type_=ts.c.starts_at.type))
-                .order_by(ts.c.starts_at.desc(), ts.c.id.desc()).limit(SESSION_ROWS))
+                .order_by(ts.c.starts_at.desc(), ts.c.id.desc()).limit(constant(SESSION_ROWS)))
         picked = sa.union_all(sa.select(upcoming.subquery()), sa.select(past.subquery())).subquery()
         return (sa.select(picked.c.up, ts.c.id, ts.c.title, ts.c.starts_at, rg.c.name, ts.c.seats_taken, ts.c.capacity,
-                          sa.case((picked.c.up, 0), else_=count(reg.c.attendance.in_([Attendance.PRESENT, Attendance.LATE]))),
-                          sa.case((picked.c.up, 0), else_=count(reg.c.attendance.is_not(None))))
+                          sa.case((picked.c.up, constant(0)), else_=count(reg.c.attendance.in_([constant(Attendance.PRESENT), constant(Attendance.LATE)]))),
+                          sa.case((picked.c.up, constant(0)), else_=count(reg.c.attendance.is_not(None))))
                 .select_from(picked.join(ts, ts.c.id == picked.c.id).join(rg, rg.c.id == ts.c.region_id)))
 
     stmt = statements.built(("sessions", statements.shape(scope)[0]), build)

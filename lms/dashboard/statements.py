@@ -13,6 +13,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 
 from ..db import built as db_built
+from ..db import constant
 from ..extensions import db
 from ..places.models import Outlet
 from ..programme.models import Enrolment, EnrolmentStatus
@@ -52,7 +53,7 @@ def params(scope: Any) -> dict[str, Any]:
 def enrolments(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
     """Active enrolments in these regions (a list, or a bound parameter), of the cohort and kecamatan (None:
     any)."""
-    conds: list[Any] = [Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.region_id.in_(regions)]
+    conds: list[Any] = [Enrolment.status == constant(EnrolmentStatus.ACTIVE), Enrolment.region_id.in_(regions)]
     if cohort is not None:
         conds.append(Enrolment.cohort_id == cohort)
     if kec is not None:
