@@ -19,7 +19,10 @@ Bimtek per 40 managers of each city for the demo cohort. The database is dropped
 The server: gunicorn with ``--workers`` sync workers (default 5, the 2 x cores + 1 of
 gunicorn.conf.py on this two-core machine) through the dashboard benchmark's helper (no worker
 replaced during the run), warmed up first with every page of the scenario a few times per worker
-(a server that has been up since yesterday has its templates compiled). The sign-in limit per
+(a server that has been up since yesterday has its templates compiled), and, as deployed, one RQ worker
+process (``flask --app lms worker``) that sends the morning's notifications through Redis (``--redis``, a
+database of its own that the run empties; without Redis each gunicorn worker sends them from a thread of
+its own, beside the requests it serves, and the summary says so). The sign-in limit per
 address (RATELIMIT_LOGIN, 120/minute in production) would refuse a whole city signing in from one
 address: for this run only it is set to 100000/minute in the server's environment.
 
@@ -51,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench_dashboard import (BENCH_DIR, PG_DEFAULT, ROOT, Database, _app, _free_port, _pg_parts,
-                                   _pg_with_name, _start_gunicorn, _stop, pg_reachable)
+                                   SECRET, _pg_with_name, _start_gunicorn, _stop, pg_reachable)
 
 RATIO_TARGET = 4.0
 #: the trivial route's median above this: the server was saturated (everything queued), the ratios say nothing
@@ -208,6 +211,37 @@ def _outcome(url: str, instance: Path, plan: dict[str, Any], since: datetime) ->
             "photos": int(photos or 0)}
 
 
+# --- the notifications worker ---------------------------------------------------------------------
+
+REDIS_DEFAULT = "redis://127.0.0.1:6379/13"
+
+
+def _redis(url: str) -> str | None:
+    """The Redis URL to use, emptied for this run, or None (none asked for, or not reachable)."""
+    if not url or url.lower() == "none":
+        return None
+    import redis
+
+    try:
+        conn = redis.Redis.from_url(url, socket_connect_timeout=3)
+        conn.flushdb()  # (a database of the benchmark's own: yesterday's queues and rate counts go)
+        conn.close()
+    except redis.RedisError as e:
+        print(f"  Redis at {url} not reachable ({e}): notifications in each gunicorn worker's thread", flush=True)
+        return None
+    return url
+
+
+def _start_worker(db: Database, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``flask --app lms worker --workers 1`` (RQ, with its scheduler) on the same database and Redis, as the
+    README's deployment runs it beside the app servers."""
+    env = dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
+               **env_extra)
+    log = open(BENCH_DIR / "worker-load.log", "wb")
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "lms", "worker", "--workers", "1"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 def _trivial_route(port: int) -> str:
@@ -233,8 +267,10 @@ def warm_up(port: int, plan: dict[str, Any], workers: int) -> int:
     sid = plan["trainees"][0]["session_id"]
     watched = plan["coordinators"][0]["sessions"][0] if plan["coordinators"] else sid
     admin = _http_sign_in(port, plan["warmup"]["admin"], plan["password"], pyotp.TOTP(plan["totp"]).now())
+    at_code = _http_sign_in(port, plan["warmup"]["admin"], plan["password"])  # (the password step passed, no code yet)
     trainee = _http_sign_in(port, plan["trainees"][0]["email"], plan["password"])
-    pages: list[tuple[str, str]] = [("", "/login"), ("", "/healthz"), (admin, "/dashboard"), (admin, "/home"),
+    pages: list[tuple[str, str]] = [("", "/login"), ("", "/healthz"), (at_code, "/login/code"), (admin, "/dashboard"),
+                                    (admin, "/home"),
                                     (admin, f"/sessions/{watched}/attendance"), (admin, f"/sessions/{watched}/qr.svg"),
                                     (trainee, "/home"), (trainee, "/progress"), (trainee, f"/sessions/{sid}"),
                                     (trainee, f"/checkin/{sid}/{'0' * int(plan['checkin_token_length'])}")]
@@ -284,7 +320,8 @@ def _print(result: dict[str, Any]) -> None:
     s = result["summary"]
     print()
     print(f"Load benchmark: a Bimtek morning, {result['people']} on PostgreSQL, gunicorn {result['workers']} "
-          f"sync workers, {result['cores']} cores; time scale 1/{result['scale']:g} (arrivals within "
+          f"sync workers, notifications by {result['notifications']}, {result['cores']} cores; time scale "
+          f"1/{result['scale']:g} (arrivals within "
           f"{result['arrival_window_s']:.0f} s)")
     print(f"  {s['requests']} requests in {s['seconds']:.0f} s: {s['throughput_rps']:.1f} req/s, {s['errors']} errors")
     print(f"  {'request':<52}{'n':>6}{'err':>5}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'p95/triv':>10}")
@@ -313,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=5, help="gunicorn sync workers (default 5)")
     p.add_argument("--probes", type=int, default=3, help="users requesting the trivial route (default 3)")
     p.add_argument("--keep-db", action="store_true", help="keep the <name>_load database afterwards")
+    p.add_argument("--redis", default=os.environ.get("LMS_BENCH_REDIS_URL", REDIS_DEFAULT),
+                   help=f"a Redis database the run may empty (default {REDIS_DEFAULT}): the app servers hand the "
+                        "notifications to one RQ worker process there, as deployed; 'none' (or Redis not reachable): "
+                        "each gunicorn worker runs its own notifications thread")
     args = p.parse_args(argv)
     base = os.environ.get("LMS_BENCH_PG_URL", PG_DEFAULT)
     reason = pg_reachable(base)
@@ -329,15 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     run_time = args.run_time or arrival + 128.0 / args.scale + 120.0
     print(f"Load benchmark: building {_pg_parts(url)[1]} (demo seed and this morning's Bimtek) …", flush=True)
     _pg_create(url)
-    proc = None
+    proc = worker = None
+    redis_url = _redis(args.redis)
     try:
         t = time.perf_counter()
         plan = build(url, instance)
         built = time.perf_counter() - t
         port = _free_port()
         db = Database("postgresql", "load", url, instance)
-        proc = _start_gunicorn(db, port, args.workers, log_name="gunicorn-load.log", extra_env={
-            "LMS_RATELIMIT_LOGIN": "100000/minute", "LMS_BASE_URL": f"http://127.0.0.1:{port}"})
+        server_env = {"LMS_RATELIMIT_LOGIN": "100000/minute", "LMS_BASE_URL": f"http://127.0.0.1:{port}",
+                      **({"LMS_REDIS_URL": redis_url} if redis_url else {})}
+        proc = _start_gunicorn(db, port, args.workers, log_name="gunicorn-load.log", extra_env=server_env)
+        if redis_url:
+            worker = _start_worker(db, server_env)
         trivial = _trivial_route(port)
         warmed = warm_up(port, plan, args.workers)
         plan.update(scale=args.scale, arrival_window_s=arrival, trivial=trivial, probes=args.probes)
@@ -365,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if proc is not None:
             _stop(proc)
+        if worker is not None:
+            _stop(worker)
     try:
         outcome = _outcome(url, instance, plan, since)
     finally:
@@ -396,7 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"the server was saturated (the trivial route's p50 is {trivial_p50:.0f} ms): every request "
                      "waited in the same queue, so the ratios say nothing; run with a smaller --scale or on a "
                      "quieter machine")
+    if not redis_url:
+        notes.append("no Redis: each gunicorn worker sent the morning's notifications from its own thread, "
+                     "beside the requests it served")
     result = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cores": os.cpu_count(),
+              "notifications": "one RQ worker process (Redis)" if redis_url else "a thread in each gunicorn worker",
               "workers": args.workers, "scale": args.scale, "arrival_window_s": arrival, "run_time_s": run_time,
               "people": f"{len(plan['trainees'])} trainees, {len(plan['mentors'])} mentors, "
                         f"{len(plan['coordinators'])} coordinators",
