@@ -311,6 +311,12 @@ def rq_process(job_id: int, item_ids: list[int]) -> None:
         process(job_id, item_ids, render_with=InlineRenderer())
 
 
+def use_app(app: Any) -> None:
+    """The app :func:`rq_process` runs in when it finds none (set by the worker before RQ forks its horses)."""
+    global _rq_app
+    _rq_app = app
+
+
 @click.command("worker")
 @click.option("--workers", default=2, show_default=True, help="RQ worker processes (one per core).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
@@ -334,7 +340,13 @@ def worker_command(workers: int, burst: bool) -> None:
     from redis import Redis
 
     conn = Redis.from_url(url)
-    db.engine.dispose()  # no database connection is shared with forked work horses
+    # RQ forks a work horse for every job: let the horses use this app instead of each building its own (a
+    # notifications run cost 0.6 s of CPU doing so, for 20 ms of work); no database connection is shared with them
+    from ..notifications import worker as notifications_worker
+
+    use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    notifications_worker.use_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    db.engine.dispose()
     if workers <= 1:
         from rq import Worker
 
