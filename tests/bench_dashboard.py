@@ -518,11 +518,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def app_env(db: Database, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process of the app (a server, a worker) on ``db``."""
+    return dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
+                LMS_SESSION_COOKIE_SECURE="false", LMS_REMEMBER_COOKIE_SECURE="false", **(extra or {}))
+
+
 def _start_gunicorn(db: Database, port: int, workers: int, *, extra_env: dict[str, str] | None = None,
                     log_name: str | None = None) -> subprocess.Popen[bytes]:
     """gunicorn serving tests.bench_wsgi on ``port``, once it answers the bare route."""
-    env = dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
-               LMS_SESSION_COOKIE_SECURE="false", LMS_REMEMBER_COOKIE_SECURE="false", **(extra_env or {}))
+    env = app_env(db, extra_env)
     log = open(BENCH_DIR / (log_name or f"gunicorn-{db.kind}.log"), "wb")
     # gunicorn reads ./gunicorn.conf.py (the production settings); --max-requests 0: no worker is replaced
     # during a measurement (with the production 1000, each would restart every few seconds here, losing its

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench_dashboard import (BENCH_DIR, PG_DEFAULT, ROOT, Database, _app, _free_port, _pg_parts,
-                                   SECRET, _pg_with_name, _start_gunicorn, _stop, pg_reachable)
+                                   _pg_with_name, _start_gunicorn, _stop, app_env, pg_reachable)
 
 RATIO_TARGET = 4.0
 #: the trivial route's median above this: the server was saturated (everything queued), the ratios say nothing
@@ -235,11 +235,9 @@ def _redis(url: str) -> str | None:
 def _start_worker(db: Database, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
     """``flask --app lms worker --workers 1`` (RQ, with its scheduler) on the same database and Redis, as the
     README's deployment runs it beside the app servers."""
-    env = dict(os.environ, LMS_DATABASE_URL=db.url, LMS_SECRET_KEY=SECRET, LMS_INSTANCE_PATH=str(db.instance),
-               **env_extra)
     log = open(BENCH_DIR / "worker-load.log", "wb")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "lms", "worker", "--workers", "1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=app_env(db, env_extra), stdout=log, stderr=subprocess.STDOUT)
 
 
 # --- the run --------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import os
 
 
 def probe(path: str) -> None:
-    """Write down whether the job found the worker's app (lms.notifications.worker.use_app), and where it ran."""
-    from lms.notifications import worker
+    """Write down whether the job runs in an app context, and in which process."""
+    from flask import has_app_context
 
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"inherited": worker._rq_app is not None, "pid": os.getpid(), "ppid": os.getppid()}, f)
+        json.dump({"in_app": has_app_context(), "pid": os.getpid(), "ppid": os.getppid()}, f)

@@ -312,12 +312,6 @@ def rq_process(job_id: int, item_ids: list[int]) -> None:
         process(job_id, item_ids, render_with=InlineRenderer())
 
 
-def use_app(app: Any) -> None:
-    """The app :func:`rq_process` runs in when it finds none (set by the worker before RQ forks its horses)."""
-    global _rq_app
-    _rq_app = app
-
-
 @click.command("worker")
 @click.option("--workers", default=2, show_default=True, help="RQ worker processes (one per core).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
@@ -341,19 +335,16 @@ def worker_command(workers: int, burst: bool) -> None:
     from redis import Redis
 
     conn = Redis.from_url(url)
-    # The jobs use this app (a work horse that built its own spent 0.6 s of CPU on it, for a notifications run of
-    # 20 ms). A forked process never uses a database connection of the one it was forked from.
-    from ..notifications import worker as notifications_worker
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    use_app(app)
-    notifications_worker.use_app(app)
+    # a forked process (a work horse, a WorkerPool's worker) never uses a database connection of the one it was
+    # forked from: the notifications jobs run in this process and open some (lms.certification.rq_worker)
     engine = db.engine
     engine.dispose()
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     from .rq_worker import LmsWorker
 
-    LmsWorker.inline_queues, LmsWorker.app = frozenset({names[1]}), app  # the notifications run without a fork
+    # the notifications run in the worker itself, without a fork, in a context of this app
+    LmsWorker.inline_queues = frozenset({names[1]})
+    LmsWorker.app = current_app._get_current_object()  # type: ignore[attr-defined]
     if workers <= 1:
         # with RQ's scheduler: messages held for quiet hours or a retry are enqueued at their time
         LmsWorker(names, connection=conn).work(burst=burst, with_scheduler=True)

@@ -14,8 +14,8 @@ class LmsWorker(Worker):
 
     A bulk certificate chunk renders in a horse of its own: under its CPU-time limit, its memory returned when it
     ends. A notifications run, many times a minute on a Bimtek morning and a few milliseconds of work, does not
-    pay for a fork: 60 ms of CPU each, on the CPU the app servers share, right after the commit whose page they
-    are drawing."""
+    pay for a fork: about 60 ms of CPU each instead of 13, on the CPU the app servers share, right after the
+    commit whose page they are drawing."""
 
     #: set by the worker command before it starts (a WorkerPool's processes are forked with them): the queues run
     #: inline, and the app they run in

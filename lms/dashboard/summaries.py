@@ -361,7 +361,7 @@ def version_columns() -> list[Any]:
 
     t = DashboardCount.__table__
     # (the constants written into the SQL: PostgreSQL then plans the sign-in statement once, lms.db.constant)
-    return [sa.select(sa.func.coalesce(sa.func.sum(t.c.n), sa.literal_column("0")))
+    return [sa.select(sa.func.coalesce(sa.func.sum(t.c.n), constant(0)))
             .where(t.c.metric == constant(metric),
                    sa.or_(User.role == constant(Role.ADMIN), User.region_id.is_(None), t.c.region_id == User.region_id))
             .scalar_subquery().label(label) for metric, label in zip(VERSIONS, VERSION_LABELS)]

@@ -143,13 +143,6 @@ def kick() -> None:
 _rq_app: Flask | None = None
 
 
-def use_app(app: Flask) -> None:
-    """The app :func:`rq_run` runs in when it finds none: ``flask --app lms worker`` sets its own before RQ forks
-    the work horses, which then inherit it instead of each building the app again."""
-    global _rq_app
-    _rq_app = app
-
-
 def rq_run() -> dict[str, int]:
     """The RQ job: one pass; if messages wait for later, run again then."""
     global _rq_app
