@@ -416,6 +416,12 @@ def pid():
     time.sleep(0.25)
     return str(os.getpid())
 
+@bp.route("/__obs__/frozen")
+@rule(PUBLIC)
+def frozen():
+    import gc
+    return str(gc.get_freeze_count())
+
 app.register_blueprint(bp)
 '''
 
@@ -480,6 +486,8 @@ def test_two_gunicorn_workers_are_added_up(db_url, tmp_path):
             counts.add(value(samples, "lms_http_request_duration_seconds_count", route="/__obs__/pid", method="GET"))
         assert counts == {float(len(pids))}
         assert len(list(prom.glob("histogram_*.db"))) >= 2 and not stale.exists()  # one file per worker
+        # post_worker_init froze the app's objects out of the garbage collector's full passes (lms/ops/heap.py)
+        assert int(_get(base + "/__obs__/frozen")) > 50_000
     finally:
         proc.terminate()
         try:

@@ -345,6 +345,9 @@ def worker_command(workers: int, burst: bool) -> None:
     # the notifications run in the worker itself, without a fork, in a context of this app
     LmsWorker.inline_queues = frozenset({names[1]})
     LmsWorker.app = current_app._get_current_object()  # type: ignore[attr-defined]
+    from ..ops.heap import settle
+
+    settle()  # the app's objects out of the collector's full passes (lms/ops/heap.py); horses inherit it
     if workers <= 1:
         # with RQ's scheduler: messages held for quiet hours or a retry are enqueued at their time
         LmsWorker(names, connection=conn).work(burst=burst, with_scheduler=True)
