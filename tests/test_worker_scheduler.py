@@ -41,7 +41,7 @@ def rq_queue(app) -> Iterator[object]:  # type: ignore[no-untyped-def]
             q.scheduled_job_registry.remove(job_id, delete_job=True)
         q.empty()
         q.delete(delete_jobs=True)
-        conn.delete(f"rq:job:{worker.PERIODIC_JOB_ID}")
+        conn.delete(f"rq:job:{worker.PERIODIC_JOB_ID}", worker._pending_key(app))
         conn.close()
 
 
@@ -49,6 +49,28 @@ def _work(q) -> None:  # type: ignore[no-untyped-def]
     from rq import SimpleWorker
 
     SimpleWorker([q], connection=q.connection).work(burst=True)
+
+
+def test_wake_ups_wait_for_the_run_already_in_the_queue(app, factory, rq_queue):
+    """Commits that wrote events while a run waits in the queue add no run: that one reads their
+    events. Once it has started, the next commit's wake-up enqueues a new one."""
+    from lms import outbox
+
+    q = rq_queue
+    user = factory.user("trainee")
+    for n in range(3):
+        with transaction():
+            outbox.announce("account.created", {"user_id": user.id, "n": n})
+    assert q.count == 1
+    key = worker._pending_key(app)
+    assert 0 < q.connection.ttl(key) <= worker.PENDING_SECONDS  # a lost run holds wake-ups back a minute at most
+    _work(q)
+    assert q.count == 0 and not q.connection.exists(key)
+    db.session.expire_all()
+    assert [e.status.value for e in db.session.scalars(sa.select(OutboxEvent))] == ["dispatched"] * 3
+    with transaction():
+        outbox.announce("account.created", {"user_id": user.id, "n": 3})
+    assert q.count == 1
 
 
 def test_a_run_that_reschedules_itself_keeps_the_next_run(app, factory, rq_queue):

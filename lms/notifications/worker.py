@@ -6,9 +6,10 @@
   commit that wrote an event, and at the next due retry or held message (at least every
   ``NOTIFICATIONS_POLL_SECONDS``). Several processes may run it side by side: events and
   deliveries are claimed with conditional UPDATEs.
-* ``rq`` (the default when ``LMS_REDIS_URL`` is set): each wake-up enqueues a ``run`` job on
-  the ``notifications`` queue for ``flask --app lms worker``; a run that leaves messages for
-  later schedules itself for then (the worker runs RQ's scheduler).
+* ``rq`` (the default when ``LMS_REDIS_URL`` is set): a wake-up enqueues a ``run`` job on the
+  ``notifications`` queue for ``flask --app lms worker``, unless one is already waiting there
+  (PENDING_SECONDS); a run that leaves messages for later schedules itself for then (the worker
+  runs RQ's scheduler).
 * ``off``: nothing runs by itself; ``flask --app lms notifications run`` (cron) or a test calls
   :func:`dispatch.run_once`.
 
@@ -117,11 +118,38 @@ def run_retention_if_due() -> None:
         log.exception("retention run failed")
 
 
-def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]
+def _redis(app: Flask):  # type: ignore[no-untyped-def]
+    """This process's client of LMS_REDIS_URL for the notifications (its connections are kept
+    between requests; redis-py opens new ones in a forked child)."""
     from redis import Redis
+
+    url = app.config["REDIS_URL"]
+    found = app.extensions.get(_REDIS)
+    if found is None or found[0] != url:
+        found = app.extensions[_REDIS] = (url, Redis.from_url(url))
+    return found[1]
+
+
+_REDIS = "lms.notifications.redis"
+
+
+def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]
     from rq import Queue
 
-    return Queue(app.config.get("NOTIFICATIONS_QUEUE", QUEUE), connection=Redis.from_url(app.config["REDIS_URL"]))
+    return Queue(app.config.get("NOTIFICATIONS_QUEUE", QUEUE), connection=_redis(app))
+
+
+#: While this Redis key exists, a wake-up run waits in the queue, and a commit's wake-up need not
+#: enqueue another: the waiting run will read its events. The run deletes the key as it starts, so
+#: an event committed after that enqueues a new run. A morning of registrations and check-ins thus
+#: costs the request one SET, not a job each, and the worker one run per burst. The key expires by
+#: itself: a run lost before it started (a worker killed, a flushed Redis) holds the next wake-up
+#: back by at most this long, and the scheduler's poll catches up meanwhile.
+PENDING_SECONDS = 60
+
+
+def _pending_key(app: Flask) -> str:
+    return f"lms:{app.config.get('NOTIFICATIONS_QUEUE', QUEUE)}:wake-up-pending"
 
 
 def kick() -> None:
@@ -134,10 +162,25 @@ def kick() -> None:
         WORKER.kick(app)
     elif how == "rq":
         try:
-            _rq_queue(app).enqueue_call("lms.notifications.worker.rq_run", result_ttl=0, failure_ttl=24 * 3600,
-                                        description="notifications: dispatch and send")
+            conn, key = _redis(app), _pending_key(app)
+            if conn.set(key, "1", nx=True, ex=PENDING_SECONDS):
+                try:
+                    _rq_queue(app).enqueue_call("lms.notifications.worker.rq_run", result_ttl=0,
+                                                failure_ttl=24 * 3600, description="notifications: dispatch and send")
+                except Exception:
+                    conn.delete(key)
+                    raise
         except Exception:  # Redis down: the change itself is committed; the next wake-up or cron run catches up
             log.exception("could not enqueue the notification run")
+
+
+def _started(app: Flask) -> None:
+    """A run starts: events committed from now on need a run of their own (see PENDING_SECONDS)."""
+    if mode(app) == "rq" and app.config.get("REDIS_URL"):
+        try:
+            _redis(app).delete(_pending_key(app))
+        except Exception:  # the key expires by itself
+            log.exception("could not clear the pending wake-up")
 
 
 _rq_app: Flask | None = None
@@ -150,6 +193,7 @@ def rq_run() -> dict[str, int]:
 
     if has_app_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
+        _started(app)
         result = dispatch.run_once()
     else:
         if _rq_app is None:
@@ -158,6 +202,7 @@ def rq_run() -> dict[str, int]:
             _rq_app = create_app()
         app = _rq_app
         with app.app_context():
+            _started(app)
             result = dispatch.run_once()
     with app.app_context():
         if app.config.get("RETENTION_IN_WORKER", True):
