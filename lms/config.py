@@ -135,6 +135,11 @@ class Defaults:
     #: Redis for bulk runs on RQ (LMS_REDIS_URL, e.g. redis://127.0.0.1:6379/0); empty: in-process worker thread
     REDIS_URL: str | None = None
     CERTIFICATE_QUEUE = "certificates"
+    #: LMS_WORKER_NICE: `flask --app lms worker` lowers its CPU priority by this much (Unix nice, 0-19), so
+    #: that on a machine it shares with app servers a bulk certificate run or a burst of messages waits for
+    #: the pages people are looking at rather than the other way round; on a machine of its own it changes
+    #: nothing. 0: the same priority as the app servers.
+    WORKER_NICE = 10
 
     # Notifications (lms/notifications): the in-app list always; e-mail and WhatsApp when configured
     #: thread | rq | off (default: rq when LMS_REDIS_URL is set, else an in-process thread)

@@ -12,4 +12,4 @@ def probe(path: str) -> None:
 
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"in_app": has_app_context(), "pid": os.getpid(), "ppid": os.getppid(),
-                   "frozen": gc.get_freeze_count()}, f)
+                   "frozen": gc.get_freeze_count(), "nice": os.nice(0)}, f)

@@ -40,6 +40,8 @@ def test_certificate_jobs_fork_a_horse_notifications_run_in_the_worker(app, db_u
         assert own["in_app"] is True and own["pid"] == proc.pid  # the worker itself
         # the worker froze the app's objects out of the collector's full passes; its horses inherit that
         assert own["frozen"] > 50_000 and horse["frozen"] > 50_000
+        # and yields the CPU to the app servers (WORKER_NICE, 10 by default), horses included
+        assert own["nice"] == horse["nice"] == min(os.nice(0) + 10, 19)
         finished = FinishedJobRegistry(queue=notifications).get_job_ids()
         assert all(run.id in finished for run in runs), output  # the real runs, one after the other in the worker
         assert FailedJobRegistry(queue=notifications).count == 0 and FailedJobRegistry(queue=certificates).count == 0

@@ -345,6 +345,9 @@ def worker_command(workers: int, burst: bool) -> None:
     # the notifications run in the worker itself, without a fork, in a context of this app
     LmsWorker.inline_queues = frozenset({names[1]})
     LmsWorker.app = current_app._get_current_object()  # type: ignore[attr-defined]
+    nice = max(0, min(int(current_app.config.get("WORKER_NICE") or 0), 19))
+    if nice:
+        os.nice(nice)  # the app servers' requests first (config.py, WORKER_NICE); the horses inherit it
     from ..ops.heap import settle
 
     settle()  # the app's objects out of the collector's full passes (lms/ops/heap.py); horses inherit it
