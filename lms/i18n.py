@@ -197,6 +197,14 @@ def number(value: int | float | None, lang: str | None = None) -> str:
     return text
 
 
+def whole_number_format(lang: str | None) -> Callable[[int], str]:
+    """:func:`number` for values that are ints (a table of counts): the same text, without asking
+    for the locale or checking the value at each cell."""
+    if lang == "en":
+        return lambda n: f"{n:,}"
+    return lambda n: f"{n:,}".replace(",", ".")
+
+
 #: (language, territory, script) -> the catalogue; one entry per language the app speaks
 _CATALOGUES: dict[tuple[str, str | None, str | None], Any] = {}
 

@@ -91,6 +91,15 @@ def test_rupiah(amount, text):
     assert rupiah(amount) == text
 
 
+@pytest.mark.parametrize("n", [0, 7, 999, 1000, 1234567, 25_000_000_000, -1500])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_whole_number_format_writes_what_number_writes(app, n, lang):
+    from lms.i18n import number, whole_number_format
+
+    assert whole_number_format(lang)(n) == number(n, lang)
+    assert whole_number_format("id")(1234567) == "1.234.567" and whole_number_format("en")(1234567) == "1,234,567"
+
+
 def test_rupiah_filter_in_templates(app):
     with app.test_request_context("/"):
         assert app.jinja_env.from_string("{{ n|rupiah }}").render(n=1_500_000) == "Rp 1.500.000"

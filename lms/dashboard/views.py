@@ -164,7 +164,15 @@ def _views(actor: Any, scope: scopes.Scope, lang: str) -> str:
     month_names = MONTHS[lang]
     step = 1 if len(data.completions) <= 12 else 2
     mlabel = lambda m: month_names[m.month - 1] if (m.month - 1) % step == 0 else ""  # noqa: E731
-    link = lambda **kw: url_for("dashboard.managers", **scope.params(**kw))  # noqa: E731
+    links: dict[tuple[Any, ...], str] = {}
+
+    def link(**kw: Any) -> str:
+        """The managers list of this scope narrowed by ``kw``; each drawn twice (a chart's bar, a table's row)."""
+        key = tuple(sorted(kw.items()))
+        if key not in links:
+            links[key] = url_for("dashboard.managers", **scope.params(**kw))
+        return links[key]
+
     funnel = charts.hbars(
         "chart-funnel", _("Pengelola per langkah 7 PAS"),
         _("Jumlah pengelola aktif di setiap langkah; %(n)s terdaftar. Pilih batang untuk melihat daftarnya.",
@@ -228,9 +236,9 @@ def kecamatan_body(data: services.Dashboard, lang: str) -> Markup:
     all-DKI table is 44 rows of 11 numbers, and the template loop was most of the cost of drawing the views."""
     from markupsafe import escape
 
-    from ..i18n import number
+    from ..i18n import whole_number_format
 
-    fmt = lambda n: number(n, lang)  # noqa: E731
+    fmt = whole_number_format(lang)  # (the cells are counts: ints)
     grouped = len(data.scope.region_ids) > 1
     span = len(data.stages) + 3
     out: list[str] = []
