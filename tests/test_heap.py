@@ -31,3 +31,34 @@ def test_settle_collects_first_then_freezes_what_is_left():
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
+
+
+def test_every_template_is_compiled_before_the_first_request(app):
+    """lms/ops/warm.py: a new worker compiles the app's templates at start, not in the first request of
+    each kind it serves. Every template compiles (a syntax error would be logged and counted out)."""
+    from lms.ops.warm import compile_templates
+
+    names = app.jinja_env.list_templates()
+    assert len(names) > 100 and "visits/visit_form.html" in names
+    assert compile_templates(app) == len(names)
+    cached = {key[1] for key in app.jinja_env.cache.keys()}
+    assert set(names) <= cached
+
+
+def test_a_template_that_does_not_compile_is_logged_not_fatal(app, caplog):
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from lms.ops.warm import compile_templates
+
+    env = app.jinja_env
+    original = env.loader  # a broken template in front of the app's own, for this test only
+    env.loader = ChoiceLoader([DictLoader({"rusak.html": "{% if %}"}), original])
+    env.cache.clear()
+    try:
+        with caplog.at_level("ERROR", logger="lms.ops.warm"):
+            n = compile_templates(app)
+        assert n == len(env.list_templates()) - 1
+        assert "rusak.html does not compile" in caplog.text
+    finally:
+        env.loader = original
+        env.cache.clear()

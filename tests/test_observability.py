@@ -420,7 +420,7 @@ def pid():
 @rule(PUBLIC)
 def frozen():
     import gc
-    return str(gc.get_freeze_count())
+    return f"{gc.get_freeze_count()} {len(app.jinja_env.cache)} {len(app.jinja_env.list_templates())}"
 
 app.register_blueprint(bp)
 '''
@@ -486,8 +486,10 @@ def test_two_gunicorn_workers_are_added_up(db_url, tmp_path):
             counts.add(value(samples, "lms_http_request_duration_seconds_count", route="/__obs__/pid", method="GET"))
         assert counts == {float(len(pids))}
         assert len(list(prom.glob("histogram_*.db"))) >= 2 and not stale.exists()  # one file per worker
-        # post_worker_init froze the app's objects out of the garbage collector's full passes (lms/ops/heap.py)
-        assert int(_get(base + "/__obs__/frozen")) > 50_000
+        # post_worker_init compiled every template and froze the app's objects out of the garbage
+        # collector's full passes (lms/ops/warm.py)
+        frozen, compiled, templates = map(int, _get(base + "/__obs__/frozen").split())
+        assert frozen > 50_000 and compiled >= templates > 100
     finally:
         proc.terminate()
         try:

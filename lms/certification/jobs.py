@@ -348,9 +348,11 @@ def worker_command(workers: int, burst: bool) -> None:
     nice = max(0, min(int(current_app.config.get("WORKER_NICE") or 0), 19))
     if nice:
         os.nice(nice)  # the app servers' requests first (config.py, WORKER_NICE); the horses inherit it
-    from ..ops.heap import settle
+    from ..ops.warm import ready_to_serve
 
-    settle()  # the app's objects out of the collector's full passes (lms/ops/heap.py); horses inherit it
+    # the templates (messages) compiled, the app's objects out of the collector's full passes
+    # (lms/ops/warm.py); the horses inherit both
+    ready_to_serve(current_app._get_current_object())  # type: ignore[attr-defined]
     if workers <= 1:
         # with RQ's scheduler: messages held for quiet hours or a retry are enqueued at their time
         LmsWorker(names, connection=conn).work(burst=burst, with_scheduler=True)

@@ -9,8 +9,8 @@ trigger it waited that long (a visit page after its photo upload, a dashboard).
 :func:`settle` collects once and moves what is left to the permanent generation (``gc.freeze``),
 which later passes skip: they then walk only what was made since, a few thousand objects. The
 frozen objects are the app's own furniture, kept anyway; memory freed afterwards is collected as
-before. Called where a process has finished starting and is about to serve (gunicorn.conf.py's
-``post_worker_init``, the RQ worker command), never in ``create_app``: tests and scripts build
+before. Called (through lms/ops/warm.py) where a process has finished starting and is about to serve
+(gunicorn.conf.py's ``post_worker_init``, the RQ worker command), never in ``create_app``: tests and scripts build
 many apps in one process and must be able to drop them.
 """
 from __future__ import annotations
