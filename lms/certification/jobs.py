@@ -269,11 +269,11 @@ RQ_CHUNK = 16
 
 
 def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]
-    from redis import Redis
     from rq import Queue
 
-    return Queue(app.config.get("CERTIFICATE_QUEUE", "certificates"),
-                 connection=Redis.from_url(app.config["REDIS_URL"]))
+    from ..ops.redis_client import client
+
+    return Queue(app.config.get("CERTIFICATE_QUEUE", "certificates"), connection=client(app))
 
 
 def dispatch(job_id: int, item_ids: list[int] | None = None) -> None:

@@ -119,18 +119,9 @@ def run_retention_if_due() -> None:
 
 
 def _redis(app: Flask):  # type: ignore[no-untyped-def]
-    """This process's client of LMS_REDIS_URL for the notifications (its connections are kept
-    between requests; redis-py opens new ones in a forked child)."""
-    from redis import Redis
+    from ..ops.redis_client import client
 
-    url = app.config["REDIS_URL"]
-    found = app.extensions.get(_REDIS)
-    if found is None or found[0] != url:
-        found = app.extensions[_REDIS] = (url, Redis.from_url(url))
-    return found[1]
-
-
-_REDIS = "lms.notifications.redis"
+    return client(app)
 
 
 def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]

@@ -422,10 +422,11 @@ def dispatch(request_id: int) -> None:
     elif how == "inline":
         build_export(request_id)
     elif how == "rq":
-        from redis import Redis
         from rq import Queue
 
-        q = Queue(app.config.get("NOTIFICATIONS_QUEUE", "notifications"), connection=Redis.from_url(app.config["REDIS_URL"]))
+        from ..ops.redis_client import client
+
+        q = Queue(app.config.get("NOTIFICATIONS_QUEUE", "notifications"), connection=client(app))
         q.enqueue_call("lms.privacy.export.rq_build", args=(request_id,), timeout=1800, result_ttl=3600,
                        failure_ttl=7 * 24 * 3600, description=f"data export {request_id}")
 
