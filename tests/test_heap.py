@@ -62,3 +62,58 @@ def test_a_template_that_does_not_compile_is_logged_not_fatal(app, caplog):
     finally:
         env.loader = original
         env.cache.clear()
+
+
+_LANGUAGES_PROBE = r"""
+import pickle, sys
+from datetime import datetime, timezone
+
+import babel.core, babel.localedata
+from lms import create_app
+
+app = create_app()
+if sys.argv[1] == "warm":
+    from lms.ops.warm import load_languages
+    print("loaded", load_languages(app))
+
+reads = []
+real_load = pickle.load
+def counting_load(f, *a, **k):
+    reads.append(getattr(f, "name", "?"))
+    return real_load(f, *a, **k)
+babel.core.pickle.load = babel.localedata.pickle.load = counting_load
+
+from flask_babel import force_locale, format_date, format_datetime
+from lms.i18n import _catalogue, wib_date
+with app.test_request_context("/"):
+    for lang in ("id", "en"):
+        with force_locale(lang):
+            wib_date(datetime.now(timezone.utc)); format_datetime(datetime.now(timezone.utc), "short")
+            _catalogue().ugettext("Beranda")
+print("reads", len(reads))
+"""
+
+
+def test_the_languages_are_loaded_before_the_first_request(tmp_path):
+    """lms/ops/warm.py: babel's locale data (read from pickled files the first time a process formats a
+    date in a language) is loaded at start, not in some person's first page. A fresh process that
+    formats dates in both languages after load_languages reads no locale file; without it, it reads
+    several (the probe tells them apart, so the test fails if the warm-up stops loading them)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "probe.py"
+    script.write_text(_LANGUAGES_PROBE, encoding="utf-8")
+    env = {**os.environ, "LMS_SECRET_KEY": "x", "LMS_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = {}
+    for mode in ("cold", "warm"):
+        done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out[mode] = done.stdout
+    assert "loaded ['id', 'en']" in out["warm"]
+    assert "reads 0" in out["warm"]
+    assert "reads 0" not in out["cold"]
