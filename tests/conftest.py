@@ -432,7 +432,7 @@ class _Served:
     def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
         import threading
 
-        from werkzeug.wsgi import ClosingIterator, FileWrapper
+        from werkzeug.wsgi import ClosingIterator
 
         token = object()
         with self.idle:
@@ -441,13 +441,17 @@ class _Served:
                 return [b"the test has ended"]
             self.running[token] = threading.current_thread()
         try:
-            body = self.app(environ, start_response)
-            if isinstance(body, FileWrapper):
-                file = body
-                try:
-                    body = [b"".join(file)]
-                finally:
-                    file.close()
+            # every answer is read whole and its iterable closed here, before Werkzeug writes it: when the
+            # browser resets a connection (a favicon still loading as the page moves on), Werkzeug's
+            # server can end without closing the response (its drain of the socket raises before the
+            # close), and a static file's handle, wrapped by the app's middleware, would be left for the
+            # garbage collector (a ResourceWarning, an error in this suite)
+            answer = self.app(environ, start_response)
+            try:
+                body = [b"".join(answer)]
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
         except BaseException:
             self._done(token)
             raise
