@@ -105,9 +105,9 @@ def on_starting(server) -> None:  # type: ignore[no-untyped-def]
 
 def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
     """The worker has built the app and is about to serve: it compiles every template and loads the
-    languages' locale data and catalogues now rather than in the first requests it serves, then moves the objects it holds for its whole life
-    out of the garbage collector's full passes, which otherwise stop one request in a few hundred
-    for over 100 ms (lms/ops/warm.py, lms/ops/heap.py)."""
+    languages' locale data and catalogues now rather than in the first requests it serves, then
+    moves the objects it holds for its whole life out of the garbage collector's full passes, which
+    otherwise stop one request in a few hundred for over 100 ms (lms/ops/warm.py, lms/ops/heap.py)."""
     from lms.ops.warm import ready_to_serve
 
     ready_to_serve(getattr(worker, "wsgi", None))

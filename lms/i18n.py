@@ -189,20 +189,25 @@ def number(value: int | float | None, lang: str | None = None) -> str:
         loc = get_locale()
         lang = loc.language if loc is not None else None
     if isinstance(value, int) or value == int(value):
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.1f}"
+        return whole_number_format(lang)(int(value))
+    text = f"{value:,.1f}"
     if lang != "en":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text
 
 
+def _whole_en(n: int) -> str:
+    return f"{n:,}"
+
+
+def _whole_id(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
 def whole_number_format(lang: str | None) -> Callable[[int], str]:
-    """:func:`number` for values that are ints (a table of counts): the same text, without asking
-    for the locale or checking the value at each cell."""
-    if lang == "en":
-        return lambda n: f"{n:,}"
-    return lambda n: f"{n:,}".replace(",", ".")
+    """How :func:`number` writes a whole number in ``lang``; a table of counts calls it once and then
+    formats each cell without asking for the locale or checking the value."""
+    return _whole_en if lang == "en" else _whole_id
 
 
 #: (language, territory, script) -> the catalogue; one entry per language the app speaks

@@ -350,8 +350,8 @@ def worker_command(workers: int, burst: bool) -> None:
         os.nice(nice)  # the app servers' requests first (config.py, WORKER_NICE); the horses inherit it
     from ..ops.warm import ready_to_serve
 
-    # the templates (messages) compiled, the languages loaded, the app's objects out of the collector's full passes
-    # (lms/ops/warm.py); the horses inherit both
+    # the templates (messages) compiled, the languages loaded, the app's objects out of the collector's
+    # full passes (lms/ops/warm.py); the horses inherit all three
     ready_to_serve(current_app._get_current_object())  # type: ignore[attr-defined]
     if workers <= 1:
         # with RQ's scheduler: messages held for quiet hours or a retry are enqueued at their time

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Flask, current_app, has_app_context
 
 from ..db import utcnow
+from ..ops.redis_client import client as redis_client
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +119,10 @@ def run_retention_if_due() -> None:
         log.exception("retention run failed")
 
 
-def _redis(app: Flask):  # type: ignore[no-untyped-def]
-    from ..ops.redis_client import client
-
-    return client(app)
-
-
 def _rq_queue(app: Flask):  # type: ignore[no-untyped-def]
     from rq import Queue
 
-    return Queue(app.config.get("NOTIFICATIONS_QUEUE", QUEUE), connection=_redis(app))
+    return Queue(app.config.get("NOTIFICATIONS_QUEUE", QUEUE), connection=redis_client(app))
 
 
 #: While this Redis key exists, a wake-up run waits in the queue, and a commit's wake-up need not
@@ -153,7 +148,7 @@ def kick() -> None:
         WORKER.kick(app)
     elif how == "rq":
         try:
-            conn, key = _redis(app), _pending_key(app)
+            conn, key = redis_client(app), _pending_key(app)
             if conn.set(key, "1", nx=True, ex=PENDING_SECONDS):
                 try:
                     _rq_queue(app).enqueue_call("lms.notifications.worker.rq_run", result_ttl=0,
@@ -169,7 +164,7 @@ def _started(app: Flask) -> None:
     """A run starts: events committed from now on need a run of their own (see PENDING_SECONDS)."""
     if mode(app) == "rq" and app.config.get("REDIS_URL"):
         try:
-            _redis(app).delete(_pending_key(app))
+            redis_client(app).delete(_pending_key(app))
         except Exception:  # the key expires by itself
             log.exception("could not clear the pending wake-up")
 
