@@ -201,6 +201,9 @@ class Defaults:
     #: the text of sent (or deliberately skipped) e-mail and WhatsApp messages is blanked after this
     #: many days; who, when, the channel, the subject and the status stay for the outbox page
     RETENTION_DELIVERY_BODY_DAYS = 90
+    #: webhook deliveries that arrived (or were skipped: nothing sent) are deleted, payload and all,
+    #: after this many days; failed ones stay for a retry
+    RETENTION_WEBHOOK_DAYS = 90
     #: the in-process notifications worker also runs the retention rules once a day
     RETENTION_IN_WORKER = True
 

@@ -18,6 +18,7 @@ from lms.people.security_models import RecoveryCode, SecondFactorFailure, UserSe
 from lms.permissions import SYSTEM
 from lms.privacy import retention
 from lms.storage import storage
+from lms.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookStatus
 
 IP = "203.0.113.77"
 DAY = timedelta(days=1)
@@ -59,7 +60,7 @@ def _snapshot():  # type: ignore[no-untyped-def]
     """Everything the rules touch, to compare before and after a run."""
     out = {}
     for model in (AuditEntry, LoginFailure, SignInCode, UserSession, SecondFactorFailure, PasswordSetupToken,
-                  RecoveryCode, Delivery):
+                  RecoveryCode, Delivery, WebhookDelivery):
         out[model.__tablename__] = sorted(
             tuple(str(v) for v in row) for row in db.session.execute(sa.select(*model.__table__.columns)).all())
     return out
@@ -103,7 +104,11 @@ def test_a_second_run_changes_nothing_and_reports_zeros(app, factory):
          RecoveryCode(user_id=user.id, code_hash="b" * 64, used_at=now - 3 * DAY),
          Delivery(key="old", user_id=user.id, channel="email", kind="broadcast.sent", address=user.email,
                   subject="Lama", body_text="Isi lama", status=DeliveryStatus.SENT, created_at=now - 100 * DAY))
+    ep = _endpoint(factory)
+    _add(_webhook_delivery(ep, "w-old", WebhookStatus.DELIVERED, now - 100 * DAY),
+         _webhook_delivery(ep, "w-new", WebhookStatus.DELIVERED, now - 10 * DAY))
     first = retention.run_retention(SYSTEM, now)
+    assert first.counts["webhooks.deliveries"] == 1
     assert first.changed > 0
     before = _snapshot()
     second = retention.run_retention(SYSTEM, now)
@@ -208,6 +213,35 @@ def test_old_sent_messages_lose_their_text_failed_ones_keep_it(app, factory):
     assert old_sent.body_text == retention.BODY_REMOVED and old_sent.body_html is None
     assert (old_sent.subject, old_sent.address, old_sent.status) == ("Pengumuman", user.email, DeliveryStatus.SENT)
     assert "Siti" in old_failed.body_text and "Siti" in new_sent.body_text
+
+
+def _endpoint(factory):  # type: ignore[no-untyped-def]
+    (ep,) = _add(WebhookEndpoint(owner_id=factory.user("admin").id, url="https://hooks.mitra.example/okoce",
+                                 events=["certificate.issued"], secret="whsec_uji"))
+    return ep
+
+
+def _webhook_delivery(ep, uid, status, created_at):  # type: ignore[no-untyped-def]
+    return WebhookDelivery(uid=uid, endpoint_id=ep.id, event="certificate.issued", status=status, attempts=1,
+                           payload={"data": {"holder": "Siti Aminah", "serial": "OKOCE-7PAS-2026-000123"}},
+                           created_at=created_at, next_attempt_at=created_at)
+
+
+def test_webhook_deliveries_that_arrived_are_deleted_after_90_days_failed_and_pending_ones_stay(app, factory):
+    ep = _endpoint(factory)
+    now = utcnow()
+    old = {s: _webhook_delivery(ep, f"old-{s.value}", s, now - 91 * DAY) for s in WebhookStatus}
+    recent = _webhook_delivery(ep, "recent", WebhookStatus.DELIVERED, now - 89 * DAY)
+    _add(*old.values(), recent)
+    dry = retention.run_retention(SYSTEM, now, dry_run=True)
+    assert dry.counts["webhooks.deliveries"] == 2
+    assert retention.run_retention(SYSTEM, now).counts["webhooks.deliveries"] == 2
+    left = set(db.session.scalars(sa.select(WebhookDelivery.uid)))
+    assert left == {"old-pending", "old-sending", "old-failed", "recent"}
+    # what stays keeps its payload: a failed delivery can still be sent again as it was
+    failed = db.session.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.uid == "old-failed")).one()
+    assert failed.payload["data"]["holder"] == "Siti Aminah"
+    assert db.session.get(WebhookEndpoint, ep.id) is not None
 
 
 # --- "Data saya" files ------------------------------------------------------------------------------------
@@ -370,3 +404,14 @@ def test_the_worker_runs_the_rules_once_a_day(app, factory):
     assert runs() == 2
     worker.run_retention_if_due()  # the worker's hook: the last run is in the future of "now": not due
     assert runs() == 2
+
+
+def test_the_endpoint_page_says_how_long_its_deliveries_are_kept(app, factory, client, login_as):
+    login_as("admin")
+    ep = _endpoint(factory)
+    app.config["RETENTION_WEBHOOK_DAYS"] = 45
+    html = client.get(f"/admin/webhooks/{ep.id}").get_data(as_text=True)
+    assert "dihapus beserta isinya setelah 45 hari" in html
+    client.form_post("/lang", {"lang": "en", "next": "/home"})
+    html = client.get(f"/admin/webhooks/{ep.id}").get_data(as_text=True)
+    assert "deleted with their content after 45 days" in html

@@ -94,6 +94,7 @@ def _counter_labels() -> list[tuple[str, str]]:
         ("ip.user_sessions", _("Alamat IP di catatan perangkat diganti hash")),
         ("ip.second_factor_failures", _("Alamat IP di catatan kode verifikasi diganti hash")),
         ("deliveries.bodies", _("Isi pesan terkirim dikosongkan")),
+        ("webhooks.deliveries", _("Kiriman webhook yang sudah sampai dihapus")),
         ("exports.files", _("Berkas \"Data saya\" kedaluwarsa dihapus")),
     ]
 

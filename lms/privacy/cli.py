@@ -20,6 +20,7 @@ COUNTER_NAMES = {
     "ip.user_sessions": "addresses hashed in user_sessions",
     "ip.second_factor_failures": "addresses hashed in second_factor_failures",
     "deliveries.bodies": "message texts blanked",
+    "webhooks.deliveries": "webhook deliveries deleted",
     "exports.files": "expired \"Data saya\" files deleted",
 }
 

@@ -13,6 +13,9 @@ run finds nothing to do and reports zeros) and reports what it did per rule and 
 * failed sign-ins and wrong second-factor codes (kept only for the 15-minute throttles) are deleted
   after ``RETENTION_LOGIN_FAILURE_DAYS``;
 * the text of sent messages is blanked after ``RETENTION_DELIVERY_BODY_DAYS``;
+* webhook deliveries that arrived (or were skipped) are deleted after ``RETENTION_WEBHOOK_DAYS``: each
+  holds the event's object as sent (a manager's name, an outlet, a certificate), and the receiver has
+  it; the endpoint's log keeps the recent ones, and failed ones stay whole for a retry;
 * "Data saya" ZIPs are deleted when they expire (``DATA_EXPORT_DAYS`` after they were made);
 * accounts without a sign-in for ``RETENTION_INACTIVE_YEARS`` are listed for review (never deleted
   by the job: a coordinator decides).
@@ -84,6 +87,8 @@ RULES: tuple[Rule, ...] = (
          ("login_failures", "second_factor_failures")),
     Rule("deliveries", _l("Isi e-mail dan WhatsApp yang sudah terkirim"), "RETENTION_DELIVERY_BODY_DAYS", "days",
          _l("isinya dikosongkan; penerima, waktu, judul dan status tetap"), ("deliveries",)),
+    Rule("webhooks", _l("Kiriman webhook yang sudah sampai"), "RETENTION_WEBHOOK_DAYS", "days",
+         _l("dihapus beserta isinya; kiriman yang gagal tetap utuh untuk dikirim ulang"), ("webhook_deliveries",)),
     Rule("exports", _l("Berkas ZIP \"Data saya\""), "DATA_EXPORT_DAYS", "days",
          _l("berkasnya dihapus dari folder berkas"), ("data_requests",)),
     Rule("inactive", _l("Akun tanpa masuk"), "RETENTION_INACTIVE_YEARS", "years",
@@ -103,6 +108,7 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("ip.user_sessions", "ip", "user_sessions"),
     ("ip.second_factor_failures", "ip", "second_factor_failures"),
     ("deliveries.bodies", "deliveries", "deliveries"),
+    ("webhooks.deliveries", "webhooks", "webhook_deliveries"),
     ("exports.files", "exports", "data_requests"),
 )
 
@@ -268,6 +274,17 @@ def _deliveries(now: datetime, dry_run: bool, out: dict[str, int]) -> None:
     out["deliveries.bodies"] = total
 
 
+def _webhooks(now: datetime, dry_run: bool, out: dict[str, int]) -> None:
+    """Delete webhook deliveries that arrived or were skipped long ago, with the payload they carried.
+    Pending and failed ones are left: the first are still to be sent, the second may be sent again."""
+    from ..webhooks.models import WebhookDelivery, WebhookStatus
+
+    cutoff = now - _days("RETENTION_WEBHOOK_DAYS")
+    where = sa.and_(WebhookDelivery.status.in_([WebhookStatus.DELIVERED, WebhookStatus.SKIPPED]),
+                    WebhookDelivery.created_at < cutoff)
+    out["webhooks.deliveries"] = _delete(WebhookDelivery, where, dry_run)
+
+
 def _exports(now: datetime, dry_run: bool, out: dict[str, int]) -> None:
     """Expired "Data saya" ZIPs: the export area deletes its own files (lms/privacy/export.py)."""
     if dry_run:
@@ -329,6 +346,7 @@ def run_retention(actor: Any, now: datetime | None = None, *, dry_run: bool = Fa
     _failures(now, dry_run, counts)
     _ips(now, dry_run, counts)
     _deliveries(now, dry_run, counts)
+    _webhooks(now, dry_run, counts)
     _exports(now, dry_run, counts)
     report.counts = {key: counts.get(key, 0) for key, _rule, _table in COUNTERS}
     report.inactive = inactive_count(now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -82,7 +82,8 @@ def detail(endpoint_id: str):  # type: ignore[no-untyped-def]
     if isinstance(shown, dict) and shown.get("endpoint_id") == ep.id:
         secret = session.pop(SECRET_KEY)["secret"]
     resp = render_template("webhooks/detail.html", ep=ep, items=items, more=more, secret=secret,
-                           counts=services.counts(_me(), ep), label=catalog.label, failed=WebhookStatus.FAILED)
+                           counts=services.counts(_me(), ep), label=catalog.label, failed=WebhookStatus.FAILED,
+                           keep_days=int(current_app.config["RETENTION_WEBHOOK_DAYS"]))
     return _no_store(make_response(resp))
 
 
