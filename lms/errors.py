@@ -81,7 +81,11 @@ def init_app(app: Flask) -> None:
         code = e.code or 500
         if code not in ERROR_CODES:
             code = 400 if 400 <= code < 500 else 500
-        return render_error(code)
+        # a message of the app's own (``abort(403, _("…"))``) replaces the page's general one; Werkzeug's
+        # English default text does not
+        own = e.description if e.description and e.description != type(e).description else None
+        retry = getattr(e, "retry_after", None)
+        return render_error(code, own, retry if isinstance(retry, int) and retry > 0 else None)
 
     @app.errorhandler(NotFound)
     def _nf(e: NotFound):  # type: ignore[no-untyped-def]

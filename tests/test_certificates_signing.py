@@ -492,3 +492,23 @@ def test_the_room_reserved_for_the_signature_is_fitted_after_the_first(app, fact
     assert loaded.fitted > 100
     roots = _roots(spec.p12)
     assert all(_validate(d, roots).bottom_line for d in (first, second, third))
+
+
+def test_a_download_that_cannot_be_signed_is_a_503_with_a_message_and_nothing_stored(app, factory, client,
+                                                                                      login_as, tsa, caplog, db):
+    cert = factory.certificate()
+    login_as(cert.holder)
+    app.config["SIGNING_P12"] = "/nonexistent/signer.p12"  # a key that is not there
+    resp = client.get(f"/certificates/{cert.id}/pdf")
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "300"
+    assert "belum bisa dibuat saat ini" in resp.get_data(as_text=True)
+    assert "could not be made" in caplog.text and cert.serial in caplog.text
+    del app.config["SIGNING_P12"]
+    app.config["TSA_URL"] = tsa.url  # the timestamping authority refuses
+    tsa.refuse = True
+    assert client.get(f"/certificates/{cert.id}/pdf").status_code == 503
+    db.session.refresh(cert)
+    assert cert.pdf_path is None
+    tsa.refuse = False  # back: the same link gives the signed PDF
+    resp = client.get(f"/certificates/{cert.id}/pdf")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")

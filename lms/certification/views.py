@@ -11,6 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from werkzeug.exceptions import ServiceUnavailable
 
 from ..confirm import is_confirmed, render_confirm
 from ..db import utcnow
@@ -24,6 +25,11 @@ from ..sessions.models import TrainingSession
 from . import services
 from .forms import BulkForm, CorrectNameForm, FilterForm, IssueForm, RetryForm, RevokeForm
 from .models import Certificate, CertificateJob
+from .render import RenderError
+from .signing import SigningError
+
+#: seconds a person is asked to wait before downloading again when the PDF could not be signed (503)
+PDF_RETRY_AFTER = 300
 
 bp = Blueprint("certification", __name__)
 
@@ -117,6 +123,13 @@ def download(cert_id: str):
         data = services.ensure_pdf(cert)
     except FileNotFoundError:
         abort(404)
+    except (SigningError, RenderError):
+        # no signing key configured, a timestamping authority that does not answer, a render that ran out
+        # of time: nothing was stored, a later download tries again; the log says why
+        current_app.logger.exception("certificate %s: its PDF could not be made", cert.serial)
+        raise ServiceUnavailable(_("Berkas PDF sertifikat ini belum bisa dibuat saat ini. Coba lagi beberapa "
+                                   "menit lagi; kalau masih gagal, hubungi admin program."),
+                                 retry_after=PDF_RETRY_AFTER) from None
     from ..privacy import access  # who looked at whom: someone else downloaded the holder's certificate
 
     access.record(_actor(), cert.holder_id, access.FILE, f"certificate:{cert.id}")
