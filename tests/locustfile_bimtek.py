@@ -57,6 +57,10 @@ random.Random(PLAN.get("seed", 7)).shuffle(TRAINEES)
 #: mentor also opened the visit form, its first request after signing in: half of that page's samples.)
 STAFF_ARRIVAL_S = 60.0
 
+
+def _staff_arrives() -> None:
+    gevent.sleep(random.uniform(0, min(STAFF_ARRIVAL_S, float(PLAN["arrival_window_s"]))))
+
 #: every request: (name, method, milliseconds, ok, status, seconds since the start)
 RECORDS: list[tuple[str, str, float, bool, int, float]] = []
 STARTED = time.time()
@@ -228,7 +232,7 @@ class Mentor(Person):
 
     def on_start(self) -> None:
         self.me = MENTORS.pop()
-        gevent.sleep(random.uniform(0, min(STAFF_ARRIVAL_S, float(PLAN["arrival_window_s"]))))
+        _staff_arrives()
         self.ok = self.sign_in(self.me["email"], PLAN["password"])
 
     @task
@@ -263,7 +267,7 @@ class Coordinator(Person):
 
     def on_start(self) -> None:
         self.me = COORDINATORS.pop()
-        gevent.sleep(random.uniform(0, min(STAFF_ARRIVAL_S, float(PLAN["arrival_window_s"]))))
+        _staff_arrives()
         self.ok = self.sign_in(self.me["email"], PLAN["password"], totp=PLAN["totp"])
         self.turn = 0
 

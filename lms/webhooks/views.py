@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from ..errors import Invalid
 from ..forms_common import int_or_none
 from ..people.auth import client_ip
 from ..permissions import load, rule
+from ..privacy import retention
 from . import catalog, services, signing
 from .forms import EndpointForm
 from .models import WebhookDelivery, WebhookEndpoint, WebhookStatus
@@ -83,7 +84,7 @@ def detail(endpoint_id: str):  # type: ignore[no-untyped-def]
         secret = session.pop(SECRET_KEY)["secret"]
     resp = render_template("webhooks/detail.html", ep=ep, items=items, more=more, secret=secret,
                            counts=services.counts(_me(), ep), label=catalog.label, failed=WebhookStatus.FAILED,
-                           keep_days=int(current_app.config["RETENTION_WEBHOOK_DAYS"]))
+                           keep_days=retention.period(retention.rule("webhooks")))
     return _no_store(make_response(resp))
 
 
