@@ -88,6 +88,42 @@ def options(pairs: list[tuple[Any, Any]]) -> list[Any]:
     return [SelectChoice(value=v, label=lbl) for v, lbl in pairs]
 
 
+def html_params(**kwargs: Any) -> Markup:
+    """WTForms' ``html_params``, the same attributes in the same order, about five times faster.
+
+    Every input, label, select and textarea of every form writes its attributes through it, and
+    WTForms builds each pair with ``Markup.format`` (a string formatter that escapes per field): on
+    the visit form (about 45 calls) that was a quarter of the page's time. Here each value is escaped
+    once; a value that is already ``Markup`` keeps WTForms' extra step of turning ``"`` into
+    ``&quot;``. tests/test_forms_markup.py holds the two to the same output.
+    """
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = _clean_key(key)
+        if value is True:
+            params.append(escape(key))
+        elif value is not False:
+            text = str(escape(value))
+            if '"' in text:  # (only a Markup value can still hold one)
+                text = text.replace('"', "&quot;")
+            params.append(f'{escape(key)}="{text}"')
+    return Markup(" ".join(params))
+
+
+def _use_fast_html_params() -> None:
+    """Point WTForms' widgets and labels at :func:`html_params` (they look it up in these places)."""
+    import wtforms.widgets
+    import wtforms.widgets.core as core
+
+    core.html_params = wtforms.widgets.html_params = html_params
+    core.Input.html_params = core.Button.html_params = staticmethod(html_params)
+
+
+from wtforms.widgets.core import clean_key as _clean_key  # noqa: E402
+
+_use_fast_html_params()
+
+
 class ListSelect(Select):
     """WTForms' ``Select`` writing its plain options directly: the same HTML, without a call of
     ``html_params`` per option (a dashboard filter lists every kecamatan of DKI)."""
