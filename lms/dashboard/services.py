@@ -317,7 +317,7 @@ def _stuck_parts(scope: Scope) -> list[sa.Select[Any]]:
     stage_expr = sa.func.coalesce(Enrolment.current_stage, "")
     changed = Enrolment.progress_changed_at
     recent = sa.select(sa.literal("stuck", sa.String), zero, stage_expr, none, sa.func.count()).where(
-        *statements.stuck(*statements.bound(scope), sa.bindparam("cutoff")),
+        *statements.stuck(*statements.bound(scope), sa.bindparam("cutoff"), by_progress_time=True),
         changed >= sa.bindparam("month_from"),
         summaries.wib_month(db.session, changed) >= sa.bindparam("progress_month")).group_by(stage_expr)
     return [since, recent]
@@ -379,7 +379,7 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
         _regions, cohort, kec = statements.bound(scope)
         e = Enrolment
         parts = [sa.select(sa.select(e.id, e.progress_changed_at, e.current_stage, e.user_id, e.outlet_id).where(
-            *statements.stuck([sa.bindparam(f"r{i}")], cohort, kec, sa.bindparam("cutoff")))
+            *statements.stuck([sa.bindparam(f"r{i}")], cohort, kec, sa.bindparam("cutoff"), by_progress_time=True))
             .order_by(e.progress_changed_at).limit(constant(STUCK_ROWS)).subquery()) for i in range(n)]
         candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
         c = candidates.c

@@ -50,21 +50,31 @@ def params(scope: Any) -> dict[str, Any]:
     return {"regions": regions, "cohort": cohort, "kec": kec}
 
 
-def enrolments(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
+def enrolments(regions: Any, cohort: Any = None, kec: Any = None, *, by_progress_time: bool = False) -> list[Any]:
     """Active enrolments in these regions (a list, or a bound parameter), of the cohort and kecamatan (None:
-    any)."""
+    any).
+
+    ``by_progress_time``: for a statement that reads the enrolments through ``ix_enrolments_stuck`` by their
+    progress time (the first few in that order, or a month of them). With a kecamatan, SQLite would
+    otherwise start from the kecamatan's outlets and look each one up in ``uq_enrolments_active_outlet``: at
+    100,000 managers a kecamatan of 3,815 outlets, 3,815 lookups (the longest-stuck list: 6.8 ms instead of
+    0.6). An expression cannot drive an index, so there the outlet is compared as ``outlet_id + 0``.
+    PostgreSQL chooses the index walk by itself and keeps the plain column."""
     conds: list[Any] = [Enrolment.status == constant(EnrolmentStatus.ACTIVE), Enrolment.region_id.in_(regions)]
     if cohort is not None:
         conds.append(Enrolment.cohort_id == cohort)
     if kec is not None:
-        conds.append(Enrolment.outlet_id.in_(sa.select(Outlet.id).where(Outlet.kecamatan_id == kec)))
+        outlet = Enrolment.outlet_id
+        if by_progress_time and db.session.get_bind().dialect.name == "sqlite":
+            outlet = outlet + constant(0)
+        conds.append(outlet.in_(sa.select(Outlet.id).where(Outlet.kecamatan_id == kec)))
     return conds
 
 
-def stuck(regions: Any, cohort: Any, kec: Any, cutoff: datetime | Any) -> list[Any]:
+def stuck(regions: Any, cohort: Any, kec: Any, cutoff: datetime | Any, *, by_progress_time: bool = False) -> list[Any]:
     """:func:`enrolments` at a stage and without progress since ``cutoff``."""
-    return enrolments(regions, cohort, kec) + [Enrolment.current_stage.is_not(None),
-                                               Enrolment.progress_changed_at < cutoff]
+    return enrolments(regions, cohort, kec, by_progress_time=by_progress_time) + [
+        Enrolment.current_stage.is_not(None), Enrolment.progress_changed_at < cutoff]
 
 
 def summary(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
