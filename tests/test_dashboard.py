@@ -12,7 +12,7 @@ from lms.dashboard import scopes
 from lms.dashboard import services as dash
 from lms.dashboard import summaries
 from lms.db import transaction, utcnow
-from lms.places.models import Kecamatan, Region
+from lms.places.models import Kecamatan, Outlet, Region
 
 UTC = timezone.utc
 
@@ -631,3 +631,47 @@ def _sqlite_plan_at_100k(db, statement: str, parameters: object) -> str:
     finally:
         con.execute("ROLLBACK")
         con.close()
+
+
+def test_the_stuck_list_pages_through_all_regions_in_progress_order(app, db, factory, monkeypatch):
+    """The drill-down list of stuck managers takes each region's first few from its index walk and pages
+    through all of them: every page equal to ordering every stuck enrolment of the scope (ties on the time
+    broken by id), with the stage and kecamatan filters too."""
+    from lms.programme.models import Enrolment
+
+    monkeypatch.setattr(dash, "PER_PAGE", 4)
+    cohort = factory.cohort()
+    ages = {"3171": [400, 390, 380, 370, 360, 350, 340, 330, 320, 310, 300, 290], "3172": [395, 345, 345, 100, 385],
+            "3173": [10, 375]}
+    for region, days in ages.items():
+        for i, d in enumerate(days):
+            e = factory.enrolment(cohort=cohort, region=region,
+                                  trainee=factory.user("trainee", region=region, full_name=f"P {region} {i}"))
+            _set(db, e, stage="perizinan" if i % 2 else "pelatihan", days_ago=d)
+    with transaction():  # a tie on the time: the lower id comes first
+        tied = list(db.session.scalars(sa.select(Enrolment).where(Enrolment.region_id == _region_id(db, "3172"))
+                                       .order_by(Enrolment.id).limit(3)))
+        tied[1].progress_changed_at = tied[2].progress_changed_at
+    admin = factory.user("admin")
+    now = utcnow()
+    kec = db.session.scalar(sa.select(Outlet.kecamatan_id).join(Enrolment, Enrolment.outlet_id == Outlet.id)
+                            .where(Enrolment.region_id == _region_id(db, "3171")).limit(1))
+    for scope, stage in ((_scope(admin), None), (_scope(admin), "perizinan"),
+                         (_scope(admin, kecamatan=db.session.get(Kecamatan, kec)), None),
+                         (_scope(factory.user("coordinator", region="3172")), None)):
+        where = dash.stuck_where(scope, now) + ([Enrolment.current_stage == stage] if stage else [])
+        everyone = list(db.session.scalars(sa.select(Enrolment.id).where(*where)
+                                           .order_by(Enrolment.progress_changed_at, Enrolment.id)))
+        shown, page = [], 1
+        while True:
+            rows, total = dash.managers(admin, scope, stage=stage, stuck=True, page=page, now=now)
+            assert total == len(everyone) and len(rows) <= 4
+            if not rows:
+                break
+            shown += [r.id for r in rows]
+            page += 1
+        assert shown == everyone and everyone, (stage, scope)
+
+
+def _region_id(db, code: str) -> int:
+    return db.session.scalar(sa.select(Region.id).where(Region.code == code))

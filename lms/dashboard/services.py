@@ -464,10 +464,40 @@ def managers(actor: Any, scope: Scope, *, stage: str | None = None, stuck: bool 
         t = DashboardCount
         total = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(t.n), 0)).where(
             t.metric == "stage", *statements.summary(*statements.values(scope)), *([t.key == stage] if stage else [])))
-    order = (Enrolment.progress_changed_at, Enrolment.id) if stuck else (Enrolment.id,)
-    rows = list(db.session.scalars(
-        sa.select(Enrolment).where(*where)
-        .options(joinedload(Enrolment.user), joinedload(Enrolment.cohort),
-                 joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))
-        .order_by(*order).limit(PER_PAGE).offset((max(page, 1) - 1) * PER_PAGE)))
-    return rows, int(total)
+    offset = (max(page, 1) - 1) * PER_PAGE
+    if stuck:
+        order = (Enrolment.progress_changed_at, Enrolment.id)
+        chosen = Enrolment.id.in_(_stuck_page(scope, now, stage, offset))
+    else:
+        order, chosen = (Enrolment.id,), sa.and_(*where)
+    query = (sa.select(Enrolment).where(chosen)
+             .options(joinedload(Enrolment.user), joinedload(Enrolment.cohort),
+                      joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan))
+             .order_by(*order))
+    if not stuck:
+        query = query.limit(PER_PAGE).offset(offset)
+    return list(db.session.scalars(query)), int(total)
+
+
+def _stuck_page(scope: Scope, now: datetime, stage: str | None, offset: int) -> Any:
+    """The ids of a page of the scope's stuck enrolments in progress order (a subquery).
+
+    As for the longest-stuck list: each region's first ``offset + PER_PAGE`` from its walk of
+    ``ix_enrolments_stuck`` (which stops there), then the page of all of them. Ordering every stuck
+    enrolment of DKI joined to its person and outlet took 75 ms on SQLite and 25 on PostgreSQL at 100,000
+    managers (the admin's "macet" bar of the funnel)."""
+    e = Enrolment
+    regions, cohort, kec = statements.values(scope)
+    cutoff = now - timedelta(days=scope.stuck_days)
+    parts = []
+    for region in regions or [-1]:  # (no region: a part that finds nothing)
+        conds = statements.stuck([region], cohort, kec, cutoff, by_progress_time=True)
+        if stage == DONE:
+            conds.append(e.current_stage.is_(None))
+        elif stage:
+            conds.append(e.current_stage == stage)
+        parts.append(sa.select(sa.select(e.id, e.progress_changed_at).where(*conds)
+                               .order_by(e.progress_changed_at, e.id).limit(offset + PER_PAGE).subquery()))
+    candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    c = candidates.c
+    return sa.select(c.id).order_by(c.progress_changed_at, c.id).limit(PER_PAGE).offset(offset)
