@@ -136,7 +136,11 @@ def _sees(app: Any, user: Any, w: SimpleNamespace) -> dict[str, bool]:
         seen["candidates (service)"] = any(
             cand.holder.id == w.manager.id
             for cand in certification.cohort_candidates(actor, certification.design_for("completion"), w.cohort))
-        seen["overview outlets (service)"] = any(s.outlet.id == w.outlet.id for s in visits.overview(actor).outlets)
+        overview = visits.overview(actor)
+        # (the outlet's action item is past due; the lists of outlets hold the never visited and overdue)
+        seen["overview outlets (service)"] = (
+            any(a.visit.outlet_id == w.outlet.id for a in overview.past_due)
+            or any(s.outlet.id == w.outlet.id for s in overview.never_visited + overview.overdue))
     return seen
 
 

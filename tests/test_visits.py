@@ -772,6 +772,43 @@ def test_overview_region_filter_for_all_dki(client, factory, login_as):
     assert o2.code in page and o1.code in page
 
 
+def test_overview_lists_the_first_outlets_and_counts_them_all(client, factory, login_as, db, monkeypatch):
+    """The never-visited and overdue lists show their first ``LIST_LIMIT`` outlets (by code; longest without a
+    visit first) and count all of them by the rule of each outlet's whole status (last visit or assignment,
+    WIB days, its curriculum's overdue days)."""
+    from lms.places.models import Outlet
+    from lms.visits import overview as overview_module
+
+    monkeypatch.setattr(overview_module, "LIST_LIMIT", 2)
+    now = utcnow()
+    mentor, outlets = factory.caseload(9)
+    assigned = {0: 40, 1: 45, 2: 31, 3: 2}  # never visited: assigned this many days ago (4: unassigned)
+    visited = {5: 40, 6: 60, 7: 50, 8: 2}   # visited this many days ago
+    for i, days in visited.items():
+        factory.visit(mentor, outlets[i], visited_at=now - timedelta(days=days))
+    with transaction():
+        for a in db.session.scalars(sa.select(MentorAssignment).where(
+                MentorAssignment.outlet_id.in_([o.id for o in outlets]))):
+            index = next(i for i, o in enumerate(outlets) if o.id == a.outlet_id)
+            if index == 4:
+                a.ended_at = now
+            a.started_at = now - timedelta(days=assigned.get(index, 90))
+    coordinator = login_as("coordinator", region="3171")
+    data = services.overview(coordinator, None, now)
+
+    full = services.outlet_statuses(sa.and_(Outlet.region_id == outlets[0].region_id, Outlet.active.is_(True)), now)
+    never = sorted((s for s in full if s.never_visited), key=lambda s: s.outlet.code)
+    overdue = sorted((s for s in full if s.overdue), key=lambda s: (-(s.days_since or 0), s.outlet.code))
+    assert data.outlets_total == len(full) == 9
+    assert data.never_total == len(never) == 5 and data.overdue_total == len(overdue) == 6
+    assert [s.outlet.id for s in data.never_visited] == [s.outlet.id for s in never[:2]]
+    assert [s.outlet.id for s in data.overdue] == [s.outlet.id for s in overdue[:2]] == [outlets[6].id, outlets[7].id]
+    assert data.overdue[0].days_since == 60 and data.overdue[0].last_visit_at is not None
+    page = client.get("/visits/dashboard").get_data(as_text=True)
+    assert "Menampilkan 2 dari 5 e-Warong" in page and "Menampilkan 2 dari 6 e-Warong" in page
+    assert outlets[6].code in page and outlets[5].code not in page  # (40 days: the third overdue)
+
+
 # --- bounded queries ------------------------------------------------------------------------------
 
 def _grow(factory, mentor, n):

@@ -14,9 +14,11 @@ from ..errors import NotAllowed
 from ..extensions import db
 from ..people.models import Role, User
 from ..places.models import Outlet
-from .models import ActionItem, Visit
+from ..programme import services as programme
+from .models import ActionItem, MentorAssignment, Visit
 from .caseloads import _region_where
-from .status import OutletStatus, SANE_YEARS, months_back, outlet_statuses, wib_start_utc, wib_today
+from .status import (OutletStatus, SANE_YEARS, days_since_wib, months_back, outlet_statuses, overdue_days_for,
+                     wib_start_utc, wib_today)
 
 
 # --- the coordinator's overview ------------------------------------------------------------
@@ -42,18 +44,18 @@ class MentorMonths:
 class Overview:
     months: list[date]
     mentors: list[MentorMonths]
-    outlets: list[OutletStatus]
+    #: active outlets in scope
+    outlets_total: int
+    #: the first ``LIST_LIMIT`` never-visited outlets by code, of ``never_total``
+    never_visited: list[OutletStatus]
+    never_total: int
+    #: the ``LIST_LIMIT`` outlets longest without a visit, of ``overdue_total``
+    overdue: list[OutletStatus]
+    overdue_total: int
     past_due: list[ActionItem]
     past_due_total: int
     today: date
-
-    @property
-    def never_visited(self) -> list[OutletStatus]:
-        return [s for s in self.outlets if s.never_visited]
-
-    @property
-    def overdue(self) -> list[OutletStatus]:
-        return sorted((s for s in self.outlets if s.overdue), key=lambda s: (-(s.days_since or 0), s.outlet.code))
+    list_limit: int = 0
 
     @property
     def month_totals(self) -> list[int]:
@@ -61,6 +63,8 @@ class Overview:
 
 
 PAST_DUE_LIMIT = 200
+#: rows of the never-visited and overdue lists (their counts are of all outlets in scope)
+LIST_LIMIT = 100
 
 
 def _next_month(d: date) -> date:
@@ -96,7 +100,8 @@ def overview(actor: Any, region_id: int | None = None, now: datetime | None = No
             User.id.in_(list(by_mentor) or [0])))
         .order_by(User.full_name)).all()
     rows = [MentorMonths(m, list(by_mentor[m.id]) if m.id in by_mentor else [0] * len(months)) for m in mentors]
-    outlets = outlet_statuses(sa.and_(_region_where(actor, Outlet.region_id, region_id), Outlet.active.is_(True)), now)
+    total, never, never_total, overdue, overdue_total = _coverage(
+        sa.and_(_region_where(actor, Outlet.region_id, region_id), Outlet.active.is_(True)), now)
     late_where = sa.and_(ActionItem.done_at.is_(None), ActionItem.due_on < today,
                          _region_where(actor, Visit.region_id, region_id))
     late_total = db.session.scalar(sa.select(sa.func.count(ActionItem.id)).join(Visit, Visit.id == ActionItem.visit_id)
@@ -105,5 +110,40 @@ def overview(actor: Any, region_id: int | None = None, now: datetime | None = No
         sa.select(ActionItem).join(Visit, Visit.id == ActionItem.visit_id).where(late_where)
         .options(joinedload(ActionItem.visit).joinedload(Visit.outlet), joinedload(ActionItem.visit).joinedload(Visit.mentor))
         .order_by(ActionItem.due_on, ActionItem.id).limit(PAST_DUE_LIMIT)).all()
-    return Overview(months=months, mentors=rows, outlets=outlets, past_due=list(late), past_due_total=late_total,
-                    today=today)
+    return Overview(months=months, mentors=rows, outlets_total=total, never_visited=never, never_total=never_total,
+                    overdue=overdue, overdue_total=overdue_total, past_due=list(late), past_due_total=late_total,
+                    today=today, list_limit=LIST_LIMIT)
+
+
+def _coverage(where: Any, now: datetime) -> tuple[int, list[OutletStatus], int, list[OutletStatus], int]:
+    """(outlets, the first never-visited, how many, the longest overdue, how many) of the outlets matching
+    ``where``.
+
+    Each outlet is classified from three values (``outlets.last_visit_on``, the WIB day of its latest visit;
+    the start of its open assignment; its curriculum's overdue days), by the rule of
+    :func:`lms.visits.status.is_overdue`; only the outlets the lists show get their whole status. The page
+    built every outlet's status and listed them all: at 100,000 outlets, 21 s for the admin."""
+    today = wib_today(now)
+    rows = db.session.execute(
+        sa.select(Outlet.id, Outlet.code, Outlet.last_visit_on, MentorAssignment.started_at)
+        .outerjoin(MentorAssignment, sa.and_(MentorAssignment.outlet_id == Outlet.id,
+                                             MentorAssignment.ended_at.is_(None)))
+        .where(where)).all()
+    limits = overdue_days_for(sa.select(Outlet.id).where(where))
+    default = programme.default_curriculum().visit_overdue_days
+    never: list[tuple[str, int]] = []
+    overdue: list[tuple[int, str, int]] = []
+    for oid, code, last_on, assigned_at in rows:
+        if last_on is not None:
+            since: int | None = (today - last_on).days
+        else:
+            never.append((code, oid))
+            since = days_since_wib(assigned_at, now) if assigned_at is not None else None
+        if since is not None and since >= limits.get(oid, default):
+            overdue.append((-since, code, oid))
+    never.sort()
+    overdue.sort()
+    shown = [oid for _code, oid in never[:LIST_LIMIT]] + [oid for *_key, oid in overdue[:LIST_LIMIT]]
+    status = {s.outlet.id: s for s in outlet_statuses(Outlet.id.in_(shown), now)} if shown else {}
+    return (len(rows), [status[oid] for _code, oid in never[:LIST_LIMIT]], len(never),
+            [status[oid] for *_key, oid in overdue[:LIST_LIMIT]], len(overdue))
