@@ -102,6 +102,8 @@ class Defaults:
     RATELIMIT_VERIFY: str | None = None
 
     PAGE_SIZE = 25
+    #: outlets per page of the mentor assignment page (a coordinator ticks many at once)
+    CASELOAD_PAGE_SIZE = 50
 
     #: where curriculum files are read from (default: curricula/ beside lms/)
     CURRICULA_DIR: str | None = None

@@ -683,6 +683,32 @@ def test_bulk_assignment_reassignment_keeps_history(client, factory, login_as, d
                              .where(AuditEntry.action.in_(["mentor.assigned", "mentor.released"]))) == 4
 
 
+def test_the_assignment_page_pages_and_finds_outlets(app, client, factory, login_as, db, monkeypatch):
+    """The outlets to assign come a page at a time (by code) with how many there are in all, can be found by
+    part of their code or name, and the outlets ticked on a later page are assigned; at most MAX_ASSIGN at
+    once. (At 100,000 outlets the page listed them all: 15 s for the admin.)"""
+    monkeypatch.setitem(app.config, "CASELOAD_PAGE_SIZE", 3)
+    outlets = sorted((factory.outlet("3171", **({"name": "Warung Cari 4"} if i == 4 else {})) for i in range(7)),
+                     key=lambda o: o.code)
+    mentor = factory.user("mentor", region="3171", full_name="Pendamping Halaman")
+    login_as("coordinator", region="3171")
+    first = client.get("/caseloads").get_data(as_text=True)
+    assert "7 e-Warong" in first and "Halaman 1 dari 3" in first and 'rel="next"' in first
+    assert [o.code in first for o in outlets] == [True] * 3 + [False] * 4
+    second = client.get("/caseloads?page=2").get_data(as_text=True)
+    assert [o.code in second for o in outlets] == [False] * 3 + [True] * 3 + [False]
+    found = client.get("/caseloads?q=cari+4").get_data(as_text=True)
+    assert "1 e-Warong" in found and outlets[[o.name for o in outlets].index("Warung Cari 4")].code in found
+    assert client.get("/caseloads?page=99999999999").status_code == 200
+    r = client.form_post("/caseloads?page=2", {"outlet_ids": [str(o.id) for o in outlets[3:5]],
+                                                "mentor_id": str(mentor.id), "assign": "1"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/caseloads?page=2")
+    assert {o.id for o in services.caseload_outlets(mentor)} == {outlets[3].id, outlets[4].id}
+    r = client.form_post("/caseloads", {"outlet_ids": [str(i) for i in range(1, services.MAX_ASSIGN + 2)],
+                                        "mentor_id": str(mentor.id), "assign": "1"})
+    assert r.status_code == 422 and "paling banyak 500" in r.get_data(as_text=True)
+
+
 def test_a_mentor_only_works_in_their_own_region(client, factory, login_as, db):
     outlet = factory.outlet("3171")
     elsewhere = factory.user("mentor", region="3172")

@@ -27,20 +27,32 @@ def _region_where(actor: Any, region_col: Any, region_id: int | None) -> Any:
     return sa.and_(*conds)
 
 
-def assignable_outlets(actor: Any, region_id: int | None = None, unassigned_only: bool = False
-                       ) -> list[tuple[Outlet, MentorAssignment | None]]:
-    """Outlets the actor may assign, with their current assignment (and mentor)."""
+#: outlets one assignment may change (a page holds CASELOAD_PAGE_SIZE, 50 by default)
+MAX_ASSIGN = 500
+
+
+def assignable_outlets(actor: Any, region_id: int | None = None, unassigned_only: bool = False, *, q: str = "",
+                       page: int = 1, per_page: int = 50
+                       ) -> tuple[list[tuple[Outlet, MentorAssignment | None]], int]:
+    """A page of the active outlets the actor may assign (by code), with their current assignment (and
+    mentor), and how many there are in all. ``q``: part of the code, name, KUBE or kelurahan (literally)."""
     if not permissions.can(actor, "caseloads.manage"):
         raise NotAllowed()
-    q = (sa.select(Outlet, MentorAssignment)
-         .outerjoin(MentorAssignment, sa.and_(MentorAssignment.outlet_id == Outlet.id,
-                                              MentorAssignment.ended_at.is_(None)))
-         .where(_region_where(actor, Outlet.region_id, region_id), Outlet.active.is_(True))
-         .options(joinedload(Outlet.kecamatan), joinedload(Outlet.region), joinedload(MentorAssignment.mentor))
-         .order_by(Outlet.code))
+    open_assignment = sa.and_(MentorAssignment.outlet_id == Outlet.id, MentorAssignment.ended_at.is_(None))
+    where = [_region_where(actor, Outlet.region_id, region_id), Outlet.active.is_(True)]
+    text = (q or "").strip().lower()[:100]
+    if text:
+        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
+                              for c in (Outlet.code, Outlet.name, Outlet.kube_name, Outlet.kelurahan)]))
     if unassigned_only:
-        q = q.where(MentorAssignment.id.is_(None))
-    return [(o, a) for o, a in db.session.execute(q).all()]
+        where.append(MentorAssignment.id.is_(None))
+    total = db.session.scalar(sa.select(sa.func.count(Outlet.id)).select_from(Outlet)
+                              .outerjoin(MentorAssignment, open_assignment).where(*where)) or 0
+    rows = db.session.execute(
+        sa.select(Outlet, MentorAssignment).outerjoin(MentorAssignment, open_assignment).where(*where)
+        .options(joinedload(Outlet.kecamatan), joinedload(Outlet.region), joinedload(MentorAssignment.mentor))
+        .order_by(Outlet.code).limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return [(o, a) for o, a in rows], int(total)
 
 
 def mentors_for(actor: Any, region_id: int | None = None) -> list[User]:
@@ -62,6 +74,8 @@ def assign_mentor(actor: Any, outlet_ids: Iterable[int], mentor_id: int | None, 
     ids = sorted({int(i) for i in outlet_ids})
     if not ids:
         raise Invalid({"outlet_ids": [_("Pilih minimal satu e-Warong.")]})
+    if len(ids) > MAX_ASSIGN:
+        raise Invalid({"outlet_ids": [_("Pilih paling banyak %(n)d e-Warong sekaligus.", n=MAX_ASSIGN)]})
     try:
         with transaction():
             outlets = list(db.session.scalars(sa.select(Outlet).where(Outlet.id.in_(ids))

@@ -92,7 +92,9 @@ class EditVisitForm(VisitForm):
 
 
 class AssignForm(Form):
-    outlet_ids = SelectMultipleField(_l("e-Warong"), coerce=int, choices=[])
+    # the outlets of the page the form was sent from; the service checks that the actor may assign each
+    # (a page can change between showing and sending, so they are not held to the page's choices)
+    outlet_ids = SelectMultipleField(_l("e-Warong"), coerce=int, choices=[], validate_choice=False)
     mentor_id = SelectField(_l("Pendamping"), choices=[])
     assign = SubmitField(_l("Tugaskan ke pendamping ini"))
     release = SubmitField(_l("Lepaskan dari pendamping"))
@@ -102,6 +104,8 @@ class CaseloadFilterForm(Form):
     class Meta:
         csrf = False
 
+    q = StringField(_l("Cari e-Warong"), validators=[Optional(), Length(max=100)],
+                    description=_l("Kode, nama, KUBE atau kelurahan"))
     region = SelectField(_l("Wilayah"), choices=[], validators=[Optional()])
     unassigned = BooleanField(_l("Hanya yang belum punya pendamping"))
 

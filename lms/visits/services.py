@@ -16,6 +16,7 @@ from .status import (  # noqa: F401
     months_back, outlet_statuses, overdue_days_for, wib_start_utc, wib_today,
 )
 from .caseloads import (  # noqa: F401
+    MAX_ASSIGN,
     assign_mentor, assignable_outlets, mentors_for,
 )
 from .recording import (  # noqa: F401

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +16,7 @@ from wtforms import FieldList
 
 from .. import files, permissions
 from ..db import utcnow
-from ..errors import Invalid
+from ..errors import Invalid, NotAllowed
 from ..export import csv_stream
 from ..forms_common import int_or_none, options
 from ..i18n import file_name, to_wib
@@ -76,7 +76,10 @@ def caseloads():
     actor = _actor()
     filt = CaseloadFilterForm(request.args)
     region_id = _region_choice(filt, actor)
-    rows = services.assignable_outlets(actor, region_id, unassigned_only=bool(filt.unassigned.data))
+    page = max(int_or_none(request.args.get("page")) or 1, 1)
+    per_page = current_app.config["CASELOAD_PAGE_SIZE"]
+    rows, total = services.assignable_outlets(actor, region_id, unassigned_only=bool(filt.unassigned.data),
+                                              q=filt.q.data or "", page=page, per_page=per_page)
     mentors = services.mentors_for(actor, region_id)
     form = AssignForm()
     form.outlet_ids.choices = options([(o.id, o.code) for o, _a in rows])
@@ -91,11 +94,16 @@ def caseloads():
                 n = services.assign_mentor(actor, form.outlet_ids.data or [], mentor_id, ip=client_ip())
             except Invalid as e:
                 e.apply_to_form(form)
+            except NotAllowed:  # an outlet outside the actor's regions, or none such (a changed or forged page)
+                form.outlet_ids.errors = [_("Ada e-Warong terpilih yang tidak dapat Anda tugaskan. Muat ulang "
+                                            "halaman lalu pilih lagi.")]
             else:
                 flash(_("%(n)d e-Warong diperbarui.", n=n), "success")
                 return redirect(request.full_path.rstrip("?"))
     status = 422 if request.method == "POST" else 200
-    return render_template("visits/caseloads.html", filt=filt, form=form, rows=rows, mentors=mentors), status
+    pages = max((total + per_page - 1) // per_page, 1)
+    return render_template("visits/caseloads.html", filt=filt, form=form, rows=rows, mentors=mentors, total=total,
+                           page=page, pages=pages), status
 
 
 # --- logging a visit ---------------------------------------------------------------------------
