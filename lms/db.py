@@ -54,6 +54,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 _BUILT: dict[tuple[Any, ...], Any] = {}
 
 
+def contains_text(q: str, *columns: Any) -> Any:
+    """Any of ``columns`` holds ``q`` (case-insensitive, matched literally: % and _ are not wildcards)."""
+    text = q.strip().lower()
+    return sa.or_(*[sa.func.lower(c).contains(text, autoescape=True) for c in columns])
+
+
 def built(key: tuple[Any, ...], build: Any) -> Any:
     """The statement ``build()`` makes, built once per process and ``key`` (its shape) and shared by
     every request; its values are bound parameters, given when it runs.

@@ -381,8 +381,7 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
         parts = [sa.select(sa.select(e.id, e.progress_changed_at, e.current_stage, e.user_id, e.outlet_id).where(
             *statements.stuck([sa.bindparam(f"r{i}")], cohort, kec, sa.bindparam("cutoff"), by_progress_time=True))
             .order_by(e.progress_changed_at).limit(constant(STUCK_ROWS)).subquery()) for i in range(n)]
-        candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-        c = candidates.c
+        c = _all_of(parts).c
         first = (sa.select(c.id, c.progress_changed_at, c.current_stage, c.user_id, c.outlet_id)
                  .order_by(c.progress_changed_at, c.id).limit(constant(STUCK_ROWS)).subquery())
         f = first.c
@@ -397,6 +396,11 @@ def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
               **{f"r{i}": rid for i, rid in enumerate(scope.region_ids)}}
     return [StuckRow(eid, name, outlet, kecamatan, stage, (now - changed).days)
             for eid, name, outlet, kecamatan, stage, changed in db.session.execute(stmt, params)]
+
+
+def _all_of(parts: list[Any]) -> Any:
+    """The rows of every region's walk (one SELECT each), as one subquery."""
+    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
 
 
 def _sessions(scope: Scope, now: datetime) -> tuple[list[SessionRow], list[SessionRow]]:
@@ -453,11 +457,9 @@ def managers(actor: Any, scope: Scope, *, stage: str | None = None, stuck: bool 
     if not permissions.can(actor, "dashboard.view"):
         raise NotAllowed()
     now = now or utcnow()
-    where = stuck_where(scope, now) if stuck else statements.enrolments(*statements.values(scope))
-    if stage == DONE:
-        where.append(Enrolment.current_stage.is_(None))
-    elif stage:
-        where.append(Enrolment.current_stage == stage)
+    at_stage = ([Enrolment.current_stage.is_(None)] if stage == DONE
+                else [Enrolment.current_stage == stage] if stage else [])
+    where = (stuck_where(scope, now) if stuck else statements.enrolments(*statements.values(scope))) + at_stage
     if stuck:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(*where)) or 0
     else:  # the same number, from the summary instead of counting enrolments
@@ -467,7 +469,7 @@ def managers(actor: Any, scope: Scope, *, stage: str | None = None, stuck: bool 
     offset = (max(page, 1) - 1) * PER_PAGE
     if stuck:
         order = (Enrolment.progress_changed_at, Enrolment.id)
-        chosen = Enrolment.id.in_(_stuck_page(scope, now, stage, offset))
+        chosen = Enrolment.id.in_(_stuck_page(scope, now, at_stage, offset))
     else:
         order, chosen = (Enrolment.id,), sa.and_(*where)
     query = (sa.select(Enrolment).where(chosen)
@@ -479,7 +481,7 @@ def managers(actor: Any, scope: Scope, *, stage: str | None = None, stuck: bool 
     return list(db.session.scalars(query)), int(total)
 
 
-def _stuck_page(scope: Scope, now: datetime, stage: str | None, offset: int) -> Any:
+def _stuck_page(scope: Scope, now: datetime, at_stage: list[Any], offset: int) -> Any:
     """The ids of a page of the scope's stuck enrolments in progress order (a subquery).
 
     As for the longest-stuck list: each region's first ``offset + PER_PAGE`` from its walk of
@@ -491,13 +493,8 @@ def _stuck_page(scope: Scope, now: datetime, stage: str | None, offset: int) -> 
     cutoff = now - timedelta(days=scope.stuck_days)
     parts = []
     for region in regions or [-1]:  # (no region: a part that finds nothing)
-        conds = statements.stuck([region], cohort, kec, cutoff, by_progress_time=True)
-        if stage == DONE:
-            conds.append(e.current_stage.is_(None))
-        elif stage:
-            conds.append(e.current_stage == stage)
+        conds = statements.stuck([region], cohort, kec, cutoff, by_progress_time=True) + at_stage
         parts.append(sa.select(sa.select(e.id, e.progress_changed_at).where(*conds)
                                .order_by(e.progress_changed_at, e.id).limit(offset + PER_PAGE).subquery()))
-    candidates = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-    c = candidates.c
+    c = _all_of(parts).c
     return sa.select(c.id).order_by(c.progress_changed_at, c.id).limit(PER_PAGE).offset(offset)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from .. import permissions
 from ..audit.services import record
-from ..db import transaction, utcnow
+from ..db import contains_text, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..people.models import Role, User
@@ -270,13 +270,16 @@ def set_outlet_manager(actor: Any, outlet: Outlet, user: User, ip: str | None = 
         enrol_new_manager(actor, outlet, user, cohorts)
 
 
+def outlet_text(q: str) -> Any:
+    """An outlet whose name, code, KUBE or kelurahan holds ``q`` (literally)."""
+    return contains_text(q, Outlet.name, Outlet.code, Outlet.kube_name, Outlet.kelurahan)
+
+
 def search_outlets(actor: Any, *, q: str = "", region_id: int | None = None, kecamatan_id: int | None = None,
                    active: bool | None = None, page: int = 1, per_page: int = 25) -> tuple[list[Outlet], int]:
     where = [permissions.outlet_scope(actor)]
     if q:
-        text = q.strip().lower()  # matched literally: % and _ are not wildcards
-        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
-                              for c in (Outlet.name, Outlet.code, Outlet.kube_name, Outlet.kelurahan)]))
+        where.append(outlet_text(q))
     if region_id:
         where.append(Outlet.region_id == region_id)
     if kecamatan_id:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 from .. import permissions
 from ..audit.services import record
-from ..db import built, transaction, utcnow
+from ..db import built, contains_text, transaction, utcnow
 from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..people.models import User
@@ -191,9 +191,7 @@ def enrolment_list(actor: Any, cohort: Cohort, *, stage: str | None = None, regi
         where.append(Enrolment.region_id == region_id)
     base = sa.select(Enrolment).join(User, User.id == Enrolment.user_id).join(Outlet, Outlet.id == Enrolment.outlet_id)
     if q:
-        text = q.strip().lower()  # matched literally: % and _ are not wildcards
-        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
-                              for c in (User.full_name, Outlet.code, Outlet.name)]))
+        where.append(contains_text(q, User.full_name, Outlet.code, Outlet.name))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.where(*where).subquery())) or 0
     rows = db.session.scalars(
         base.where(*where).options(joinedload(Enrolment.user), joinedload(Enrolment.outlet).joinedload(Outlet.kecamatan),

@@ -15,7 +15,9 @@ from ..errors import Invalid, NotAllowed
 from ..extensions import db
 from ..people.models import Role, User
 from ..places.models import Outlet
+from ..places.services import outlet_text
 from .models import MentorAssignment
+from .status import open_assignment
 
 
 # --- caseload management (coordinators) ------------------------------------------------------
@@ -27,29 +29,25 @@ def _region_where(actor: Any, region_col: Any, region_id: int | None) -> Any:
     return sa.and_(*conds)
 
 
-#: outlets one assignment may change (a page holds CASELOAD_PAGE_SIZE, 50 by default)
+#: outlets one assignment may change (a page holds the setting CASELOAD_PAGE_SIZE, 50)
 MAX_ASSIGN = 500
 
 
 def assignable_outlets(actor: Any, region_id: int | None = None, unassigned_only: bool = False, *, q: str = "",
-                       page: int = 1, per_page: int = 50
-                       ) -> tuple[list[tuple[Outlet, MentorAssignment | None]], int]:
+                       page: int = 1, per_page: int) -> tuple[list[tuple[Outlet, MentorAssignment | None]], int]:
     """A page of the active outlets the actor may assign (by code), with their current assignment (and
     mentor), and how many there are in all. ``q``: part of the code, name, KUBE or kelurahan (literally)."""
     if not permissions.can(actor, "caseloads.manage"):
         raise NotAllowed()
-    open_assignment = sa.and_(MentorAssignment.outlet_id == Outlet.id, MentorAssignment.ended_at.is_(None))
     where = [_region_where(actor, Outlet.region_id, region_id), Outlet.active.is_(True)]
-    text = (q or "").strip().lower()[:100]
-    if text:
-        where.append(sa.or_(*[sa.func.lower(c).contains(text, autoescape=True)
-                              for c in (Outlet.code, Outlet.name, Outlet.kube_name, Outlet.kelurahan)]))
+    if (q or "").strip():
+        where.append(outlet_text(q[:100]))
     if unassigned_only:
         where.append(MentorAssignment.id.is_(None))
     total = db.session.scalar(sa.select(sa.func.count(Outlet.id)).select_from(Outlet)
-                              .outerjoin(MentorAssignment, open_assignment).where(*where)) or 0
+                              .outerjoin(MentorAssignment, open_assignment()).where(*where)) or 0
     rows = db.session.execute(
-        sa.select(Outlet, MentorAssignment).outerjoin(MentorAssignment, open_assignment).where(*where)
+        sa.select(Outlet, MentorAssignment).outerjoin(MentorAssignment, open_assignment()).where(*where)
         .options(joinedload(Outlet.kecamatan), joinedload(Outlet.region), joinedload(MentorAssignment.mentor))
         .order_by(Outlet.code).limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return [(o, a) for o, a in rows], int(total)

@@ -17,8 +17,8 @@ from ..places.models import Outlet
 from ..programme import services as programme
 from .models import ActionItem, MentorAssignment, Visit
 from .caseloads import _region_where
-from .status import (OutletStatus, SANE_YEARS, days_since_wib, months_back, outlet_statuses, overdue_days_for,
-                     wib_start_utc, wib_today)
+from .status import (OutletStatus, SANE_YEARS, days_since_wib, months_back, open_assignment, outlet_statuses,
+                     overdue_days_for, wib_start_utc, wib_today)
 
 
 # --- the coordinator's overview ------------------------------------------------------------
@@ -55,7 +55,6 @@ class Overview:
     past_due: list[ActionItem]
     past_due_total: int
     today: date
-    list_limit: int = 0
 
     @property
     def month_totals(self) -> list[int]:
@@ -112,7 +111,7 @@ def overview(actor: Any, region_id: int | None = None, now: datetime | None = No
         .order_by(ActionItem.due_on, ActionItem.id).limit(PAST_DUE_LIMIT)).all()
     return Overview(months=months, mentors=rows, outlets_total=total, never_visited=never, never_total=never_total,
                     overdue=overdue, overdue_total=overdue_total, past_due=list(late), past_due_total=late_total,
-                    today=today, list_limit=LIST_LIMIT)
+                    today=today)
 
 
 def _coverage(where: Any, now: datetime) -> tuple[int, list[OutletStatus], int, list[OutletStatus], int]:
@@ -126,9 +125,7 @@ def _coverage(where: Any, now: datetime) -> tuple[int, list[OutletStatus], int, 
     today = wib_today(now)
     rows = db.session.execute(
         sa.select(Outlet.id, Outlet.code, Outlet.last_visit_on, MentorAssignment.started_at)
-        .outerjoin(MentorAssignment, sa.and_(MentorAssignment.outlet_id == Outlet.id,
-                                             MentorAssignment.ended_at.is_(None)))
-        .where(where)).all()
+        .outerjoin(MentorAssignment, open_assignment()).where(where)).all()
     limits = overdue_days_for(sa.select(Outlet.id).where(where))
     default = programme.default_curriculum().visit_overdue_days
     never: list[tuple[str, int]] = []

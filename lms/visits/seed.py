@@ -22,6 +22,7 @@ from ..places.models import Outlet
 from ..programme.models import Enrolment, EnrolmentStage, EnrolmentStatus
 from ..programme.services import refresh_for_outlets, refresh_progress
 from .models import ActionItem, MentorAssignment, Visit, VisitKind
+from .status import open_assignment
 
 #: the demo mentors: pendamping.<city><n>@demo.okoce.id
 DEMO_MENTOR_EMAILS = "pendamping.%@demo.okoce.id"
@@ -229,7 +230,7 @@ def seed_recent_visits(today: date, outlet_codes: Iterable[str] | None = None) -
     report = {"visits": 0, "action_items": 0}
     with transaction():
         q = (sa.select(Outlet, MentorAssignment)
-             .join(MentorAssignment, sa.and_(MentorAssignment.outlet_id == Outlet.id, MentorAssignment.ended_at.is_(None)))
+             .join(MentorAssignment, open_assignment())
              .join(User, User.id == MentorAssignment.mentor_id)
              .where(User.email.like(DEMO_MENTOR_EMAILS), Outlet.active.is_(True)))
         if outlet_codes is not None:

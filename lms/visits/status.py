@@ -136,6 +136,11 @@ def overdue_days_for(outlet_ids: sa.Select[Any]) -> dict[int, int]:
     return out
 
 
+def open_assignment() -> Any:
+    """The join condition of an outlet and its open (current) mentor assignment."""
+    return sa.and_(MentorAssignment.outlet_id == Outlet.id, MentorAssignment.ended_at.is_(None))
+
+
 def outlet_statuses(where: Any, now: datetime | None = None) -> list[OutletStatus]:
     """The status of every outlet matching ``where`` (an SQL condition on Outlet), in five queries."""
     now = now or utcnow()
@@ -143,8 +148,7 @@ def outlet_statuses(where: Any, now: datetime | None = None) -> list[OutletStatu
     ids = sa.select(Outlet.id).where(where)
     rows = db.session.execute(
         sa.select(Outlet, MentorAssignment)
-        .outerjoin(MentorAssignment, sa.and_(MentorAssignment.outlet_id == Outlet.id,
-                                             MentorAssignment.ended_at.is_(None)))
+        .outerjoin(MentorAssignment, open_assignment())
         .where(where)
         .options(joinedload(Outlet.manager), joinedload(Outlet.kecamatan), joinedload(Outlet.region),
                  joinedload(MentorAssignment.mentor))
