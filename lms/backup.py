@@ -68,7 +68,8 @@ FILES_PREFIX = "files/"
 CHUNK = 1024 * 1024
 #: tables the migrations fill themselves (reference data, and the dashboard summaries' version rows the
 #: summaries migration writes): rows there do not make a target "not empty"
-REFERENCE_TABLES = frozenset({"alembic_version", "regions", "kecamatan", "dashboard_counts"})
+REFERENCE_TABLES = frozenset({"alembic_version", "regions", "kecamatan", "dashboard_counts",
+                              "dashboard_region_counts"})
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 Progress = Callable[[str], None]

@@ -12,7 +12,7 @@ from .visits.models import ActionItem, MentorAssignment, Visit, VisitPhoto  # no
 from .certification.models import (  # noqa: F401
     Certificate, CertificateCounter, CertificateJob, CertificateJobItem,
 )
-from .dashboard.models import DashboardCount  # noqa: F401
+from .dashboard.models import DashboardCount, DashboardRegionCount  # noqa: F401
 from .outbox.models import OutboxEvent  # noqa: F401
 from .notifications.models import (  # noqa: F401
     Broadcast, Delivery, Notification, NotificationPreference,

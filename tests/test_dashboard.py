@@ -375,15 +375,17 @@ def test_stuck_counts_equal_a_count_of_the_enrolments_at_any_cut_off(app, db, fa
 
 
 def test_the_migration_fills_the_progress_rows_as_the_summaries_keep_them(app, db, fixture):
-    """An existing database gets the ``progress`` rows from its migration, equal to the maintained ones."""
+    """An existing database gets the ``progress`` rows and the per-region rows from their migrations, equal to
+    the maintained ones."""
     from flask_migrate import downgrade, upgrade
 
     maintained = summaries.snapshot(db.session)
     assert any(row[0] == "progress" for row in maintained)
+    assert any(row[:2] == ("region", "progress") for row in maintained)
     db.session.remove()
     with app.app_context():
         downgrade(revision="signed_credentials")
-        assert not any(row[0] == "progress" for row in summaries.snapshot(db.session))
+        assert not any(row[0] == "progress" for row in summaries.snapshot(db.session, per_region=False))
         db.session.remove()
         upgrade()
         assert summaries.snapshot(db.session) == maintained

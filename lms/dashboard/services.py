@@ -304,10 +304,11 @@ def _stuck_parts(scope: Scope) -> list[sa.Select[Any]]:
     ``stuck``: the same number as adding the ``progress`` rows of every month before the cut-off's, but the
     rows read are those of the last month or two instead of every month since the programme began (at
     100,000 managers, 5,700 rows and 2 ms of the admin's dashboard on PostgreSQL)."""
-    t = DashboardCount
+    regions, cohort, kec = statements.bound(scope)
+    t = statements.summary_table(kec)
     zero, none = sa.literal(0, sa.Integer), sa.literal("", sa.String)
     since = sa.select(sa.literal("since", sa.String), zero, t.key, none, sa.func.sum(t.n)).where(
-        t.metric == "progress", t.day >= sa.bindparam("progress_month"), *statements.summary(*statements.bound(scope))
+        t.metric == "progress", t.day >= sa.bindparam("progress_month"), *statements.summary(regions, cohort, kec, t)
     ).group_by(t.key)
     # grouped by an expression: grouping by the bare column lets SQLite walk ix_enrolments_current_stage
     # over every enrolment (56 ms at 100k) instead of the range of ix_enrolments_stuck.
@@ -332,35 +333,50 @@ def _summary_rows(scope: Scope, lo: str, hi: str, visits_from: str, now: datetim
     * coverage (its rows carry no cohort): ``outlets``, ``visited`` and ``open`` in total, ``visit`` per
       day from ``visits_from`` (an index range), ``open_due`` from today;
     * ``since`` and ``stuck`` per stage, for the stuck counts (:func:`_stuck_parts`).
+
+    All but the first and the last are read per region unless the scope is one kecamatan
+    (:func:`statements.summary_table`): at 100,000 managers the admin's dashboard reads about 1,700 summary
+    rows instead of 7,500 (PostgreSQL: 1.3 ms instead of 3.5).
     """
     def build() -> Any:
         t = DashboardCount
         regions, cohort, kec = statements.bound(scope)
-        unit = statements.summary(regions, None, kec)  # (coverage rows carry no cohort)
         counted = statements.summary(regions, cohort, kec)
-        none, zero = sa.literal("", sa.String), sa.literal(0, sa.Integer)
+        # the rest: per region unless the scope is one kecamatan (statements.summary_table)
+        m = statements.summary_table(kec)
+        unit = statements.summary(regions, None, kec, m)  # (coverage rows carry no cohort)
+        counted_m = statements.summary(regions, cohort, kec, m)
+        none = sa.literal("", sa.String)
         total = sa.func.sum(t.n)
         return sa.union_all(
             sa.select(t.metric, t.kecamatan_id, t.key, none, total)
             .where(t.metric.in_(["stage", "certified"]), *counted).group_by(t.metric, t.kecamatan_id, t.key),
-            sa.select(t.metric, zero, t.key, t.day, total)
-            .where(t.metric.in_(["certs", "completed"]), t.day >= sa.bindparam("lo"), t.day <= sa.bindparam("hi"),
-                   *counted)
-            .group_by(t.metric, t.day, t.key),
-            sa.select(t.metric, zero, none, none, total)
-            .where(t.metric.in_(["outlets", "visited", "open"]), *unit).group_by(t.metric),
-            # (two parts rather than one with OR: each is then one range of ix_dashboard_counts_metric_day,
-            # read from the index alone)
-            sa.select(t.metric, zero, none, t.day, total)
-            .where(t.metric == "visit", t.day >= sa.bindparam("visits_from"), *unit).group_by(t.metric, t.day),
-            sa.select(t.metric, zero, none, t.day, total)
-            .where(t.metric == "open_due", t.day >= sa.bindparam("today"), *unit).group_by(t.metric, t.day),
-            *_stuck_parts(scope))
+            *_month_parts(m, unit, counted_m), *_stuck_parts(scope))
 
     stmt = statements.built(("summary", *statements.shape(scope)), build)
     return list(db.session.execute(stmt, {
         **statements.params(scope), **_stuck_params(scope, now), "lo": lo, "hi": hi, "visits_from": visits_from,
         "today": scope.today.isoformat()}).all())
+
+
+def _month_parts(t: Any, unit: list[Any], counted: list[Any]) -> list[sa.Select[Any]]:
+    """The parts of :func:`_summary_rows` read by month or day, from ``t`` (:func:`statements.summary_table`)."""
+    none, zero = sa.literal("", sa.String), sa.literal(0, sa.Integer)
+    total = sa.func.sum(t.n)
+    return [
+        sa.select(t.metric, zero, t.key, t.day, total)
+        .where(t.metric.in_(["certs", "completed"]), t.day >= sa.bindparam("lo"), t.day <= sa.bindparam("hi"),
+               *counted)
+        .group_by(t.metric, t.day, t.key),
+        sa.select(t.metric, zero, none, none, total)
+        .where(t.metric.in_(["outlets", "visited", "open"]), *unit).group_by(t.metric),
+        # (two parts rather than one with OR: each is then one range of the (metric, day) index, read from the
+        # index alone)
+        sa.select(t.metric, zero, none, t.day, total)
+        .where(t.metric == "visit", t.day >= sa.bindparam("visits_from"), *unit).group_by(t.metric, t.day),
+        sa.select(t.metric, zero, none, t.day, total)
+        .where(t.metric == "open_due", t.day >= sa.bindparam("today"), *unit).group_by(t.metric, t.day),
+    ]
 
 
 def _longest_stuck(scope: Scope, now: datetime) -> list[StuckRow]:
@@ -463,9 +479,10 @@ def managers(actor: Any, scope: Scope, *, stage: str | None = None, stuck: bool 
     if stuck:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(*where)) or 0
     else:  # the same number, from the summary instead of counting enrolments
-        t = DashboardCount
+        regions, cohort, kec = statements.values(scope)
+        t = statements.summary_table(kec)
         total = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(t.n), 0)).where(
-            t.metric == "stage", *statements.summary(*statements.values(scope)), *([t.key == stage] if stage else [])))
+            t.metric == "stage", *statements.summary(regions, cohort, kec, t), *([t.key == stage] if stage else [])))
     offset = (max(page, 1) - 1) * PER_PAGE
     if stuck:
         order = (Enrolment.progress_changed_at, Enrolment.id)

@@ -17,7 +17,7 @@ from ..db import constant
 from ..extensions import db
 from ..places.models import Outlet
 from ..programme.models import Enrolment, EnrolmentStatus
-from .models import DashboardCount
+from .models import DashboardCount, DashboardRegionCount
 
 
 def built(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -77,13 +77,21 @@ def stuck(regions: Any, cohort: Any, kec: Any, cutoff: datetime | Any, *, by_pro
         Enrolment.current_stage.is_not(None), Enrolment.progress_changed_at < cutoff]
 
 
-def summary(regions: Any, cohort: Any = None, kec: Any = None) -> list[Any]:
-    """The summary rows of these regions, cohort and kecamatan (None: any). Rows that carry no cohort (mentor
-    coverage) are asked for with ``cohort=None``."""
-    t = DashboardCount
+def summary(regions: Any, cohort: Any = None, kec: Any = None, table: Any = DashboardCount) -> list[Any]:
+    """The summary rows of these regions, cohort and kecamatan (None: any), in ``table`` (:func:`summary_table`
+    where no row per kecamatan is needed). Rows that carry no cohort (mentor coverage) are asked for with
+    ``cohort=None``."""
+    t = table
     conds: list[Any] = [t.region_id.in_(regions)]
     if kec is not None:
         conds.append(t.kecamatan_id == kec)
     if cohort is not None:
         conds.append(t.cohort_id == cohort)
     return conds
+
+
+def summary_table(kec: Any) -> Any:
+    """The summary rows a view reads when it needs no row per kecamatan (months, days, totals): per region
+    (``dashboard_region_counts``, about a seventh of the rows for all of DKI) unless the scope is one
+    kecamatan."""
+    return DashboardRegionCount if kec is None else DashboardCount

@@ -1,4 +1,4 @@
-"""Keeping ``dashboard_counts`` (and ``outlets.last_visit_on``) equal to the source tables.
+"""Keeping ``dashboard_counts``, its per-region sums and ``outlets.last_visit_on`` equal to the source tables.
 
 The rule: the summary is recounted, per kecamatan, in the same transaction as the change
 it summarises. A SQLAlchemy ``after_flush`` hook notes which kecamatan a flushed
@@ -11,6 +11,9 @@ the summary back with it, and the recount is the same SQL as the full rebuild
 A recount reads the rows of one kecamatan (about 1/44 of the outlets), never the visits
 table as a whole: ``outlets.last_visit_on`` carries each outlet's latest visit day,
 refreshed from the ``(outlet_id, visited_at)`` index for the outlets whose visits changed.
+It writes only the rows whose count changed, and adds the changes to
+``dashboard_region_counts`` (the same rows added up per region, which the views of whole
+regions read); the tests' comparison with a rebuild covers those rows too.
 
 Writes made with bulk SQL (``insert()``/``update()`` statements) bypass the ORM and the
 hook; the bench-data generator calls :func:`rebuild_all` afterwards, and
@@ -34,7 +37,7 @@ from ..places.models import Outlet
 from ..programme.models import Cohort, Enrolment, EnrolmentStatus
 from ..sessions.models import Registration, TrainingSession
 from ..visits.models import ActionItem, Visit
-from .models import DashboardCount
+from .models import DashboardCount, DashboardRegionCount
 
 #: metric groups, each recounted as a whole for a unit (region_id, kecamatan_id)
 ENROLMENT, CERTIFICATE, VISIT, ACTION = "E", "C", "V", "A"
@@ -227,22 +230,28 @@ def _refresh_all_last_visits(session: Session) -> None:
 # --- recount ---------------------------------------------------------------------------------
 
 def _recount_statements(session: Session, group: str) -> tuple[Any, list[Any]]:
-    """The DELETE and the INSERT … SELECTs that recount a group's rows of some kecamatan (``kecs``, an
-    expanding bound parameter): built once per process, database kind and group (every committing
-    registration, check-in or visit runs them)."""
+    """The SELECT of a group's rows as they are and the SELECTs of them as the source tables say, for some
+    kecamatan (``kecs``, an expanding bound parameter): built once per process, database kind and group (every
+    committing registration, check-in or visit runs them)."""
     def build() -> tuple[Any, list[Any]]:
         table = DashboardCount.__table__
-        delete = sa.delete(table).where(table.c.metric.in_(GROUP_METRICS[group]),
-                                        table.c.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))
-        inserts = [sa.insert(table).from_select(_COLUMNS, select) for select in
-                   _selects(session, group, Outlet.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))]
-        return delete, inserts
+        kept = sa.select(*[table.c[c] for c in _COLUMNS]).where(
+            table.c.metric.in_(GROUP_METRICS[group]), table.c.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))
+        return kept, _selects(session, group, Outlet.kecamatan_id.in_(sa.bindparam("kecs", expanding=True)))
 
     return built(("dashboard.recount", _dialect(session), group), build)
 
 
 def recount(session: Session, units: dict[str, set[Unit]]) -> None:
-    """Recount the metric groups of these (region_id, kecamatan_id) units, and bump their regions' versions."""
+    """Recount the metric groups of these (region_id, kecamatan_id) units, and bump their regions' versions.
+
+    The rows are counted again from the source tables and compared with the rows kept; only the rows that
+    differ are written (a visit changes two or three of a kecamatan's few hundred rows), and their differences
+    are added to the per-region rows.
+
+    Recounts of one region follow each other: each first raises the region's version (:func:`bump_versions`, an
+    UPDATE of one row, which holds it until the commit), and on PostgreSQL every statement after it sees what
+    the one before committed. So the rows compared with are the ones the per-region rows add up."""
     table = DashboardCount.__table__
     bump_versions(session, {r for group_units in units.values() for r, _k in group_units})
     for group, group_units in units.items():
@@ -250,18 +259,103 @@ def recount(session: Session, units: dict[str, set[Unit]]) -> None:
             continue
         kec_ids = sorted({k for _r, k in group_units if k})
         loose_regions = sorted({r for r, k in group_units if not k})
-        delete, inserts = _recount_statements(session, group)
-        for start in range(0, max(len(kec_ids), 1), 200):
-            chunk = kec_ids[start:start + 200]
-            if not chunk:
-                break
-            session.execute(delete, {"kecs": chunk})
-            for insert in inserts:
-                session.execute(insert, {"kecs": chunk})
+        kept, counted = _recount_statements(session, group)
+        for start in range(0, len(kec_ids), 200):
+            chunk = {"kecs": kec_ids[start:start + 200]}
+            _write_differences(session, _rows(session, [kept], chunk), _rows(session, counted, chunk))
         if group == CERTIFICATE and loose_regions:
-            session.execute(sa.delete(table).where(table.c.metric == "certs", table.c.kecamatan_id == 0,
-                                                   table.c.region_id.in_(loose_regions)))
-            _insert_from(session, _loose_certificates(session, Certificate.region_id.in_(loose_regions)))
+            loose = {"regions": loose_regions}
+            kept_loose = built(("dashboard.loose", _dialect(session)), lambda: sa.select(
+                *[table.c[c] for c in _COLUMNS]).where(table.c.metric == "certs", table.c.kecamatan_id == 0,
+                                                       table.c.region_id.in_(sa.bindparam("regions", expanding=True))))
+            counted_loose = built(("dashboard.loose_count", _dialect(session)), lambda: _loose_certificates(
+                session, Certificate.region_id.in_(sa.bindparam("regions", expanding=True))))
+            _write_differences(session, _rows(session, [kept_loose], loose), _rows(session, [counted_loose], loose))
+
+
+Row = tuple[Any, ...]
+
+
+def _rows(session: Session, selects: list[Any], params: dict[str, Any]) -> dict[Row, int]:
+    """{(metric, cohort_id, region_id, kecamatan_id, key, day): n} of these SELECTs."""
+    out: dict[Row, int] = {}
+    for select in selects:
+        for *key, n in session.execute(select, params):
+            out[tuple(key)] = int(n)
+    return out
+
+
+def _write_differences(session: Session, kept: dict[Row, int], counted: dict[Row, int]) -> None:
+    """Make the kept rows equal to the counted ones, writing only those that differ, and add the differences
+    to the per-region rows."""
+    table, rt = DashboardCount.__table__, DashboardRegionCount.__table__
+    gone = [k for k in kept if k not in counted]
+    changed = [k for k, n in counted.items() if k in kept and kept[k] != n]
+    added = [k for k in counted if k not in kept]
+    if not (gone or changed or added):
+        return
+    pk = lambda k: dict(zip(_COLUMNS[:-1], k))  # noqa: E731
+    statements = built(("dashboard.write_rows",), lambda: (
+        sa.delete(table).where(*[table.c[c] == sa.bindparam(c) for c in _COLUMNS[:-1]]),
+        sa.update(table).where(*[table.c[c] == sa.bindparam("k_" + c) for c in _COLUMNS[:-1]])
+        .values(n=sa.bindparam("n"))))
+    delete, update = statements
+    if gone:
+        session.execute(delete, [pk(k) for k in gone])
+    if changed:
+        session.execute(update, [{**{"k_" + c: v for c, v in pk(k).items()}, "n": counted[k]} for k in changed])
+    if added:
+        session.execute(sa.insert(table), [{**pk(k), "n": counted[k]} for k in added])
+    # the per-region rows: (metric, cohort_id, region_id, key, day) without the kecamatan
+    deltas: dict[Row, int] = defaultdict(int)
+    for k in gone:
+        deltas[k[:3] + k[4:]] -= kept[k]
+    for k in changed:
+        deltas[k[:3] + k[4:]] += counted[k] - kept[k]
+    for k in added:
+        deltas[k[:3] + k[4:]] += counted[k]
+    deltas = {k: d for k, d in deltas.items() if d}
+    if not deltas:
+        return
+    add, zero = built(("dashboard.region_rows", _dialect(session)), lambda: (
+        _add_to_regions(_dialect(session)),
+        sa.delete(rt).where(*[rt.c[c] == sa.bindparam(c) for c in _REGION_COLUMNS[:-1]], rt.c.n == 0)))
+    rows = [{**dict(zip(_REGION_COLUMNS[:-1], k)), "n": d} for k, d in sorted(deltas.items())]
+    session.execute(add, rows)
+    if any(d < 0 for d in deltas.values()):
+        session.execute(zero, [{c: r[c] for c in _REGION_COLUMNS[:-1]} for r in rows if r["n"] < 0])
+
+
+# --- the same rows added up per region ------------------------------------------------------
+
+_REGION_COLUMNS = ["metric", "cohort_id", "region_id", "key", "day", "n"]
+
+
+def _region_sums(where: list[Any]) -> sa.Select[Any]:
+    """The per-kecamatan rows matching ``where`` added up per region."""
+    t = DashboardCount.__table__
+    return (sa.select(t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day, sa.func.sum(t.c.n))
+            .where(*where, t.c.metric.not_in(VERSIONS))
+            .group_by(t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day))
+
+
+def _add_to_regions(dialect: str) -> Any:
+    """INSERT … ON CONFLICT that adds ``n`` to a per-region row (making it when there is none)."""
+    rt = DashboardRegionCount.__table__
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(rt).values({c: sa.bindparam(c) for c in _REGION_COLUMNS})
+    return stmt.on_conflict_do_update(index_elements=[rt.c[c] for c in _REGION_COLUMNS[:-1]],
+                                      set_={"n": rt.c.n + stmt.excluded.n})
+
+
+def rebuild_regions(session: Session) -> None:
+    """Every region row from the per-kecamatan rows (inside the caller's transaction)."""
+    rt = DashboardRegionCount.__table__
+    session.execute(sa.delete(rt))
+    session.execute(sa.insert(rt).from_select(_REGION_COLUMNS, _region_sums([])))
 
 
 #: the version of a region's summarised numbers (raised by every recount)
@@ -303,8 +397,9 @@ def session_changed(session: Session, session_id: int) -> None:
     session.info.setdefault(_INFO_BUMP, set()).add(("session", session_id))
 
 
-def rebuild_all(session: Session | None = None) -> None:
-    """Recount everything from the source tables (inside the caller's transaction)."""
+def rebuild_all(session: Session | None = None, *, per_region: bool = True) -> None:
+    """Recount everything from the source tables (inside the caller's transaction). ``per_region`` False: not
+    the per-region rows (for the migration that made the summaries, before their table existed)."""
     if session is None:
         from ..extensions import db
         session = db.session
@@ -323,15 +418,22 @@ def rebuild_all(session: Session | None = None) -> None:
         for select in _selects(session, group, sa.true()):
             _insert_from(session, select)
     _insert_from(session, _loose_certificates(session, sa.true()))
+    if per_region:
+        rebuild_regions(session)
     _pending(session).clear()
     session.info.pop(_INFO_VISITED, None)
 
 
-def snapshot(session: Session) -> set[tuple[Any, ...]]:
-    """Every summary row as a tuple (tests compare this with a rebuild)."""
-    t = DashboardCount.__table__
-    return {tuple(r) for r in session.execute(sa.select(*[t.c[c] for c in _COLUMNS])
+def snapshot(session: Session, *, per_region: bool = True) -> set[tuple[Any, ...]]:
+    """Every summary row as a tuple, the per-region ones marked ``"region"`` (tests compare this with a rebuild).
+    A region row of 0 is kept in it: the recount removes those. ``per_region`` False: the per-kecamatan rows
+    only."""
+    t, rt = DashboardCount.__table__, DashboardRegionCount.__table__
+    rows = {tuple(r) for r in session.execute(sa.select(*[t.c[c] for c in _COLUMNS])
                                               .where(t.c.n != 0, t.c.metric.not_in(VERSIONS)))}
+    if per_region:
+        rows |= {("region", *r) for r in session.execute(sa.select(*[rt.c[c] for c in _REGION_COLUMNS]))}
+    return rows
 
 
 def version(session: Session, region_ids: Iterable[int], metric: str = VERSION) -> int:

@@ -74,8 +74,8 @@ ERASED_REASON = "Data pribadi dihapus atas permintaan pemiliknya (UU PDP)."
 MIN_NEEDLE = 3
 #: tables never swept: reference data, counters, the accounts themselves (a namesake keeps their name)
 #: and the audit log (redacted on its own, within what its triggers allow)
-SKIP_TABLES = {"alembic_version", "regions", "kecamatan", "dashboard_counts", "certificate_counters", "users",
-               "audit_log"}
+SKIP_TABLES = {"alembic_version", "regions", "kecamatan", "dashboard_counts", "dashboard_region_counts",
+               "certificate_counters", "users", "audit_log"}
 #: columns handled by the holder's id rather than by searching (a namesake's certificate keeps its name)
 SKIP_COLUMNS = {("certificates", "holder_name"), ("certificate_job_items", "holder_name")}
 

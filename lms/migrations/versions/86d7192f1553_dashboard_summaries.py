@@ -50,7 +50,7 @@ def upgrade():
     from lms.dashboard.summaries import rebuild_all
 
     session = Session(bind=op.get_bind())
-    rebuild_all(session)
+    rebuild_all(session, per_region=False)  # (the per-region rows come later: dashboard_region_counts)
     session.flush()
     session.close()
 
