@@ -183,10 +183,9 @@ def _latest_activity(scope: Scope) -> date | None:
     programme that ended (like the 2018 demo cohort) still shows its last twelve months.
     """
     def build() -> Any:
-        regions, cohort, kec = statements.bound(scope)
-        t = statements.summary_table(kec)
+        t, in_scope = statements.totals(*statements.bound(scope))
         # months after this one hold no real activity (only a mistyped or hand-written date): ignored
-        conds = [*statements.summary(regions, cohort, kec, t), t.day != "", t.day <= sa.bindparam("month")]
+        conds = [*in_scope, t.day != "", t.day <= sa.bindparam("month")]
         # one MAX per metric: each is a backward walk of ix_dashboard_counts_metric_day that stops at the first
         # row in scope (a MAX over both metrics at once read every month of both)
         each = sa.union_all(*(sa.select(sa.func.max(t.day).label("day")).where(t.metric == m, *conds)

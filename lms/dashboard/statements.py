@@ -78,7 +78,7 @@ def stuck(regions: Any, cohort: Any, kec: Any, cutoff: datetime | Any, *, by_pro
 
 
 def summary(regions: Any, cohort: Any = None, kec: Any = None, table: Any = DashboardCount) -> list[Any]:
-    """The summary rows of these regions, cohort and kecamatan (None: any), in ``table`` (:func:`summary_table`
+    """The summary rows of these regions, cohort and kecamatan (None: any), in ``table`` (:func:`totals`
     where no row per kecamatan is needed). Rows that carry no cohort (mentor coverage) are asked for with
     ``cohort=None``."""
     t = table
@@ -95,3 +95,9 @@ def summary_table(kec: Any) -> Any:
     (``dashboard_region_counts``, about a seventh of the rows for all of DKI) unless the scope is one
     kecamatan."""
     return DashboardRegionCount if kec is None else DashboardCount
+
+
+def totals(regions: Any, cohort: Any = None, kec: Any = None) -> tuple[Any, list[Any]]:
+    """(:func:`summary_table`, :func:`summary` in it): where a view that needs no row per kecamatan reads."""
+    table = summary_table(kec)
+    return table, summary(regions, cohort, kec, table)

@@ -116,11 +116,12 @@ def _selects(session: Session, group: str, outlet_where: Any, *, few: bool = Fal
             # default costs (random_page_cost 4) judge the lookups of a kecamatan's 1,400 outlets dearer than
             # reading all 100,000 enrolments, three times: a recount took 42 ms at 100k instead of about 25.
             # (SQLite looks them up by itself.)
-            e = (sa.select(Enrolment.cohort_id, Enrolment.current_stage, Enrolment.status, Enrolment.completed_at,
-                           Enrolment.progress_changed_at).where(Enrolment.outlet_id == o.id)
-                 .offset(constant(0))  # (a subquery with an OFFSET is not merged into a join)
-                 .lateral("e").c)
-            source = lambda select: select.select_from(o).join(e.cohort_id.table, sa.true())  # noqa: E731
+            each = (sa.select(Enrolment.cohort_id, Enrolment.current_stage, Enrolment.status, Enrolment.completed_at,
+                              Enrolment.progress_changed_at).where(Enrolment.outlet_id == o.id)
+                    .offset(constant(0))  # (a subquery with an OFFSET is not merged into a join)
+                    .lateral("e"))
+            e = each.c
+            source = lambda select: select.select_from(o).join(each, sa.true())  # noqa: E731
         else:
             e = Enrolment.__table__.c
             source = lambda select: select.select_from(Enrolment).join(o, o.id == Enrolment.outlet_id)  # noqa: E731
@@ -307,17 +308,17 @@ def _write_differences(session: Session, kept: dict[Row, int], counted: dict[Row
     if not (gone or changed or added):
         return
     pk = lambda k: dict(zip(_COLUMNS[:-1], k))  # noqa: E731
-    statements = built(("dashboard.write_rows",), lambda: (
+    delete, update, insert = built(("dashboard.write_rows",), lambda: (
         sa.delete(table).where(*[table.c[c] == sa.bindparam(c) for c in _COLUMNS[:-1]]),
         sa.update(table).where(*[table.c[c] == sa.bindparam("k_" + c) for c in _COLUMNS[:-1]])
-        .values(n=sa.bindparam("n"))))
-    delete, update = statements
+        .values(n=sa.bindparam("n")),
+        sa.insert(table)))
     if gone:
         session.execute(delete, [pk(k) for k in gone])
     if changed:
         session.execute(update, [{**{"k_" + c: v for c, v in pk(k).items()}, "n": counted[k]} for k in changed])
     if added:
-        session.execute(sa.insert(table), [{**pk(k), "n": counted[k]} for k in added])
+        session.execute(insert, [{**pk(k), "n": counted[k]} for k in added])
     # the per-region rows: (metric, cohort_id, region_id, key, day) without the kecamatan
     deltas: dict[Row, int] = defaultdict(int)
     for k in gone:
@@ -343,14 +344,6 @@ def _write_differences(session: Session, kept: dict[Row, int], counted: dict[Row
 _REGION_COLUMNS = ["metric", "cohort_id", "region_id", "key", "day", "n"]
 
 
-def _region_sums(where: list[Any]) -> sa.Select[Any]:
-    """The per-kecamatan rows matching ``where`` added up per region."""
-    t = DashboardCount.__table__
-    return (sa.select(t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day, sa.func.sum(t.c.n))
-            .where(*where, t.c.metric.not_in(VERSIONS))
-            .group_by(t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day))
-
-
 def _add_to_regions(dialect: str) -> Any:
     """INSERT … ON CONFLICT that adds ``n`` to a per-region row (making it when there is none)."""
     rt = DashboardRegionCount.__table__
@@ -365,9 +358,11 @@ def _add_to_regions(dialect: str) -> Any:
 
 def rebuild_regions(session: Session) -> None:
     """Every region row from the per-kecamatan rows (inside the caller's transaction)."""
-    rt = DashboardRegionCount.__table__
+    t, rt = DashboardCount.__table__, DashboardRegionCount.__table__
     session.execute(sa.delete(rt))
-    session.execute(sa.insert(rt).from_select(_REGION_COLUMNS, _region_sums([])))
+    session.execute(sa.insert(rt).from_select(_REGION_COLUMNS, sa.select(
+        t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day, sa.func.sum(t.c.n))
+        .where(t.c.metric.not_in(VERSIONS)).group_by(t.c.metric, t.c.cohort_id, t.c.region_id, t.c.key, t.c.day)))
 
 
 #: the version of a region's summarised numbers (raised by every recount)
